@@ -1,0 +1,225 @@
+"""Cameras and the Photo3D rig. The project's camera conventions live here, once.
+
+World frame (the TRELLIS frame)
+    Z up. An asset is centred at the origin and scaled so that the longest side of its
+    bounding box is 1, i.e. it fits in [-0.5, 0.5]^3. glTF assets (Y up, front facing +Z) map
+    into it by (x, y, z) -> (x, -z, y), so a glTF front faces -Y.
+
+Orbit cameras
+    A camera at yaw ``a`` and pitch ``e`` (degrees) sits at
+    ``r * (sin a * cos e, cos a * cos e, sin e)``, looks at the origin, with +Z as up.
+    Yaw 0 looks along -Y and sees the *back* of a glTF asset; yaw 180 sees its front.
+
+Camera matrices
+    ``c2w`` is a 4x4 camera-to-world matrix in the OpenCV convention: camera x right, y down,
+    z forward (into the scene). ``K`` is the 3x3 pinhole intrinsic matrix in pixels, with pixel
+    (row i, col j) covering [j, j+1) x [i, i+1) so its centre is (j + 0.5, i + 0.5). Depth is the
+    camera-space z (distance along the optical axis).
+
+The Photo3D rig (from the released code)
+    4 views at yaw 0, 90, 180, 270 degrees, pitch 0, r = 1.7, vertical FoV 39.6 degrees,
+    512 x 512 pixels, white background. The 2x2 grid (1024 x 1024) is row-major:
+    top-left yaw 0, top-right 90, bottom-left 180 (the front), bottom-right 270.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+RIG_YAWS_DEG: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
+RIG_PITCH_DEG: float = 0.0
+RIG_RADIUS: float = 1.7
+RIG_FOV_DEG: float = 39.6
+RIG_RESOLUTION: int = 512
+RIG_BACKGROUND: tuple[float, float, float] = (1.0, 1.0, 1.0)
+RIG_GRID: tuple[int, int] = (2, 2)  # rows, cols
+
+
+@dataclass
+class Cameras:
+    """A batch of N pinhole cameras of one image size.
+
+    Attributes:
+        c2w: ``[N, 4, 4]`` float64 camera-to-world matrices (OpenCV axes).
+        K: ``[N, 3, 3]`` float64 intrinsics in pixels.
+        width, height: image size in pixels.
+        yaw_deg, pitch_deg, radius: orbit parameters when the cameras came from an orbit
+            (``None`` otherwise); kept for filenames, grids and JSON.
+    """
+
+    c2w: np.ndarray
+    K: np.ndarray
+    width: int
+    height: int
+    yaw_deg: np.ndarray | None = None
+    pitch_deg: np.ndarray | None = None
+    radius: np.ndarray | None = None
+    near: float = 0.05
+    far: float = 100.0
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.c2w = np.asarray(self.c2w, dtype=np.float64).reshape(-1, 4, 4)
+        self.K = np.asarray(self.K, dtype=np.float64).reshape(-1, 3, 3)
+        if len(self.c2w) != len(self.K):
+            raise ValueError(f"c2w has {len(self.c2w)} cameras but K has {len(self.K)}")
+
+    def __len__(self) -> int:
+        return len(self.c2w)
+
+    def __getitem__(self, idx) -> "Cameras":
+        idx = np.atleast_1d(np.arange(len(self))[idx])
+        pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
+        return Cameras(self.c2w[idx], self.K[idx], self.width, self.height, pick(self.yaw_deg),
+                       pick(self.pitch_deg), pick(self.radius), self.near, self.far, dict(self.meta))
+
+    @property
+    def w2c(self) -> np.ndarray:
+        """``[N, 4, 4]`` world-to-camera matrices."""
+        return np.linalg.inv(self.c2w)
+
+    @property
+    def centers(self) -> np.ndarray:
+        """``[N, 3]`` camera positions in world space."""
+        return self.c2w[:, :3, 3].copy()
+
+    def resized(self, width: int, height: int | None = None) -> "Cameras":
+        """The same cameras at another image size (intrinsics scaled, FoV unchanged)."""
+        height = width if height is None else height
+        K = self.K.copy()
+        K[:, 0] *= width / self.width
+        K[:, 1] *= height / self.height
+        return Cameras(self.c2w.copy(), K, width, height, self.yaw_deg, self.pitch_deg, self.radius,
+                       self.near, self.far, dict(self.meta))
+
+    def to_json(self) -> dict:
+        """A JSON-serialisable description; :meth:`from_json` reads it back."""
+        out = {
+            "convention": "opencv_c2w",
+            "frame": "trellis_z_up",
+            "width": self.width,
+            "height": self.height,
+            "near": self.near,
+            "far": self.far,
+            "cameras": [],
+        }
+        for i in range(len(self)):
+            cam = {"c2w": self.c2w[i].tolist(), "K": self.K[i].tolist()}
+            for key in ("yaw_deg", "pitch_deg", "radius"):
+                val = getattr(self, key)
+                if val is not None:
+                    cam[key] = float(val[i])
+            out["cameras"].append(cam)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Cameras":
+        """Inverse of :meth:`to_json`. Raises ``ValueError`` on a malformed document."""
+        try:
+            cams = data["cameras"]
+            c2w = np.array([c["c2w"] for c in cams], dtype=np.float64)
+            K = np.array([c["K"] for c in cams], dtype=np.float64)
+            width, height = int(data["width"]), int(data["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a photo3d cameras document ({exc!r})") from exc
+        if c2w.shape[1:] != (4, 4) or K.shape[1:] != (3, 3):
+            raise ValueError(f"camera matrices have shapes {c2w.shape} and {K.shape}; want [N,4,4] and [N,3,3]")
+        extra = {k: (np.array([c[k] for c in cams]) if all(k in c for c in cams) else None)
+                 for k in ("yaw_deg", "pitch_deg", "radius")}
+        return cls(c2w, K, width, height, near=float(data.get("near", 0.05)),
+                   far=float(data.get("far", 100.0)), **extra)
+
+
+def fov_to_focal(fov_deg: float, size: int) -> float:
+    """Focal length in pixels for a field of view ``fov_deg`` spanning ``size`` pixels."""
+    return 0.5 * size / math.tan(0.5 * math.radians(fov_deg))
+
+
+def intrinsics(fov_deg: float, width: int, height: int | None = None) -> np.ndarray:
+    """``[3, 3]`` intrinsics for a vertical FoV; square pixels, principal point at the centre."""
+    height = width if height is None else height
+    f = fov_to_focal(fov_deg, height)
+    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
+
+
+def look_at(eye: np.ndarray, target=(0.0, 0.0, 0.0), up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """``[4, 4]`` OpenCV camera-to-world matrix for a camera at ``eye`` looking at ``target``."""
+    eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+    forward = target - eye
+    forward /= np.linalg.norm(forward)
+    right = np.cross(forward, up)
+    if np.linalg.norm(right) < 1e-9:  # looking straight up/down: any perpendicular will do
+        right = np.cross(forward, np.array([0.0, 1.0, 0.0]))
+    right /= np.linalg.norm(right)
+    down = np.cross(forward, right)
+    c2w = np.eye(4)
+    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = right, down, forward, eye
+    return c2w
+
+
+def orbit_position(yaw_deg: float, pitch_deg: float, radius: float) -> np.ndarray:
+    """Camera centre ``r * (sin yaw cos pitch, cos yaw cos pitch, sin pitch)``."""
+    a, e = math.radians(yaw_deg), math.radians(pitch_deg)
+    return radius * np.array([math.sin(a) * math.cos(e), math.cos(a) * math.cos(e), math.sin(e)])
+
+
+def orbit_cameras(
+    yaws_deg: Sequence[float],
+    pitches_deg: Sequence[float] | float = 0.0,
+    radius: float | Sequence[float] = RIG_RADIUS,
+    fov_deg: float = RIG_FOV_DEG,
+    resolution: int = RIG_RESOLUTION,
+) -> Cameras:
+    """Cameras on an orbit around the origin, one per (yaw, pitch) pair.
+
+    ``pitches_deg`` and ``radius`` broadcast against ``yaws_deg``.
+    """
+    yaws = np.asarray(yaws_deg, dtype=np.float64).reshape(-1)
+    pitches = np.broadcast_to(np.asarray(pitches_deg, dtype=np.float64), yaws.shape).copy()
+    radii = np.broadcast_to(np.asarray(radius, dtype=np.float64), yaws.shape).copy()
+    c2w = np.stack([look_at(orbit_position(a, e, r)) for a, e, r in zip(yaws, pitches, radii)])
+    K = np.repeat(intrinsics(fov_deg, resolution)[None], len(yaws), axis=0)
+    return Cameras(c2w, K, resolution, resolution, yaws, pitches, radii)
+
+
+def rig_cameras(resolution: int = RIG_RESOLUTION) -> Cameras:
+    """The Photo3D rig: yaw 0/90/180/270, pitch 0, r 1.7, FoV 39.6 degrees (grid order)."""
+    return orbit_cameras(RIG_YAWS_DEG, RIG_PITCH_DEG, RIG_RADIUS, RIG_FOV_DEG, resolution)
+
+
+def ring_cameras(
+    n_views: int,
+    pitches_deg: Sequence[float] = (0.0,),
+    radius: float = RIG_RADIUS,
+    fov_deg: float = RIG_FOV_DEG,
+    resolution: int = RIG_RESOLUTION,
+    yaw_offset_deg: float = 0.0,
+) -> Cameras:
+    """``n_views`` evenly spaced yaws at each pitch (pitch-major order)."""
+    yaws = yaw_offset_deg + np.arange(n_views) * 360.0 / n_views
+    grid_yaw, grid_pitch = np.meshgrid(yaws, np.asarray(pitches_deg, dtype=np.float64))
+    return orbit_cameras(grid_yaw.ravel(), grid_pitch.ravel(), radius, fov_deg, resolution)
+
+
+def random_cameras(
+    n_views: int,
+    seed: int = 0,
+    pitch_range_deg: tuple[float, float] = (-20.0, 30.0),
+    radius: float = RIG_RADIUS,
+    fov_deg: float = RIG_FOV_DEG,
+    resolution: int = RIG_RESOLUTION,
+) -> Cameras:
+    """Held-out views: yaw uniform in [0, 360), pitch uniform in ``pitch_range_deg``. Seeded."""
+    rng = np.random.default_rng(seed)
+    yaws = rng.uniform(0.0, 360.0, n_views)
+    pitches = rng.uniform(*pitch_range_deg, n_views)
+    return orbit_cameras(yaws, pitches, radius, fov_deg, resolution)
+
+
+def heldout_cameras(resolution: int = RIG_RESOLUTION, pitches_deg=(-20.0, 20.0)) -> Cameras:
+    """Evaluation views the rig never sees: yaws 45/135/225/315 at each of ``pitches_deg``."""
+    return ring_cameras(4, pitches_deg, resolution=resolution, yaw_offset_deg=45.0)

@@ -1,0 +1,32 @@
+"""User-facing errors.
+
+Anything a user can fix (a missing file, a wrong option, absent weights) raises a subclass of
+:class:`Photo3DError`. The CLI prints such errors as a single line and exits with status 2;
+everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class Photo3DError(Exception):
+    """Base class for errors caused by input or environment, not by a bug."""
+
+
+class AssetError(Photo3DError):
+    """An asset file cannot be read or is not a usable mesh."""
+
+
+class ReferenceMismatchError(Photo3DError):
+    """A reference grid / view folder / cameras file does not fit the asset or the rig."""
+
+
+class InputError(Photo3DError):
+    """A tensor or value handed to a public function is malformed (shape, range, NaN)."""
+
+
+class MissingDependencyError(Photo3DError, ImportError):
+    """An optional package is needed for the requested feature."""
+
+
+class WeightsNotFoundError(Photo3DError):
+    """Pretrained weights were requested but are not available locally."""
