@@ -42,3 +42,12 @@ def test_bad_image_is_one_clear_error(tmp_path):
         load_image(bad)
     with pytest.raises(Photo3DError, match="no such image"):
         load_image(tmp_path / "missing.png")
+
+
+def test_final_file_has_normal_permissions(tmp_path):
+    import os
+
+    path = atomic_write_json(tmp_path / "p.json", {})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
