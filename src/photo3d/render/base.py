@@ -29,11 +29,17 @@ class Fragments:
         face_id: ``[N, H, W]`` int64 index of the visible face, -1 for background.
         bary: ``[N, H, W, 3]`` float32 perspective-correct barycentrics (0 on background).
         depth: ``[N, H, W]`` float32 camera-space z (0 on background).
+        camera_centers: ``[N, 3]`` world-space camera positions (for view-dependent shading such
+            as the headlight), or ``None`` when the caller did not provide them.
+        ssaa: supersampling factor the fragments were rasterised at (``H`` and ``W`` are
+            ``ssaa`` times the output size); shading averages ``ssaa x ssaa`` blocks.
     """
 
     face_id: torch.Tensor
     bary: torch.Tensor
     depth: torch.Tensor
+    camera_centers: torch.Tensor | None = None
+    ssaa: int = 1
 
     @property
     def mask(self) -> torch.Tensor:

@@ -1,0 +1,166 @@
+"""OpenAI-compatible endpoints (chat, image generation, image editing) through the ``openai`` client.
+
+Any server speaking the OpenAI REST API works (api.openai.com, vLLM, LM Studio, a gateway,
+or :class:`photo3d.testing.openai_server.FakeOpenAIServer`): set ``base_url``. The API key is
+read from the environment variable named in the config (``OPENAI_API_KEY`` by default) when
+the client is created; it is never written to records, logs or manifests.
+
+The client's own retries are switched off (``max_retries=0``): :mod:`photo3d.data.retry`
+retries instead, so that every wait, reason and attempt is ours to record and bound.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from photo3d._optional import require
+from photo3d.data.retry import BadResponse, RetryPolicy, call_with_retries
+from photo3d.data.stage import StageFailure
+
+
+@dataclass
+class Endpoint:
+    """Where and how to call: base URL, key variable name, timeout, retry policy, prices."""
+
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = 120.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    prices: dict[str, float] = field(default_factory=dict)
+    default_price: float = 0.0
+
+    @classmethod
+    def from_config(cls, api, base_url: str | None = None, api_key_env: str | None = None) -> Endpoint:
+        """Build from :class:`~photo3d.data.config.ApiConfig` plus a stage's overrides."""
+        return cls(base_url=base_url or api.base_url, api_key_env=api_key_env or api.api_key_env,
+                   timeout_s=api.timeout_s,
+                   policy=RetryPolicy(api.max_retries, api.backoff_base_s, api.backoff_cap_s, api.max_retry_after_s),
+                   prices=dict(api.prices), default_price=api.default_price)
+
+    def price(self, model: str) -> float:
+        """Estimated USD of one call to ``model``."""
+        return float(self.prices.get(model, self.default_price))
+
+    def api_key(self) -> str:
+        """The key from the environment, or a :class:`StageFailure` ``missing_api_key``."""
+        key = os.environ.get(self.api_key_env, "")
+        if not key:
+            raise StageFailure("missing_api_key", f"set the environment variable {self.api_key_env}")
+        return key
+
+
+class OpenAIClient:
+    """A lazily created ``openai.OpenAI`` client plus retrying chat / image calls.
+
+    Thread-safe: one instance serves all threads of a stage.
+    """
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self._client = None
+
+    def __getstate__(self) -> dict[str, Any]:  # clients are rebuilt in each (Ray) worker
+        return {"endpoint": self.endpoint, "_client": None}
+
+    @property
+    def client(self):
+        if self._client is None:
+            openai = require("openai", "OpenAI-compatible endpoints")
+            self._client = openai.OpenAI(api_key=self.endpoint.api_key(), base_url=self.endpoint.base_url,
+                                         timeout=self.endpoint.timeout_s, max_retries=0)
+        return self._client
+
+    def _retrying(self, fn, seed: int, log: list | None):
+        def guarded():
+            client = self.client  # raises missing_api_key (not retried)
+            try:
+                return fn(client)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+                raise BadResponse(f"unusable response ({type(exc).__name__})") from exc
+            except Exception as exc:
+                openai = require("openai")
+                if isinstance(exc, openai.APIResponseValidationError):
+                    raise BadResponse("response did not match the API schema") from exc
+                raise
+
+        return call_with_retries(guarded, self.endpoint.policy, seed=seed, log=log)
+
+    def chat(self, model: str, messages: list[dict[str, str]], temperature: float = 0.0,
+             max_tokens: int = 256, seed: int = 0, log: list | None = None) -> str:
+        """One chat completion; returns the assistant's text."""
+
+        def call(client):
+            resp = client.chat.completions.create(model=model, messages=messages, temperature=temperature,
+                                                  max_tokens=max_tokens, seed=seed)
+            text = resp.choices[0].message.content
+            if not isinstance(text, str) or not text.strip():
+                raise BadResponse("empty chat answer")
+            return text.strip()
+
+        return self._retrying(call, seed, log)
+
+    def generate_image(self, model: str, prompt: str, size: str | None = None, seed: int = 0,
+                       log: list | None = None) -> bytes:
+        """``images.generate``; returns validated PNG bytes."""
+
+        def call(client):
+            kwargs: dict[str, Any] = {"model": model, "prompt": prompt, "n": 1}
+            if size:
+                kwargs["size"] = size
+            return _image_bytes(client.images.generate(**kwargs))
+
+        return self._retrying(call, seed, log)
+
+    def edit_image(self, model: str, image_png: bytes, prompt: str, size: str | None = None,
+                   quality: str | None = None, seed: int = 0, log: list | None = None) -> bytes:
+        """``images.edit`` of one PNG (multipart upload); returns validated PNG bytes."""
+
+        def call(client):
+            kwargs: dict[str, Any] = {"model": model, "prompt": prompt,
+                                      "image": ("grid.png", image_png, "image/png")}
+            if size:
+                kwargs["size"] = size
+            if quality:
+                kwargs["quality"] = quality
+            return _image_bytes(client.images.edit(**kwargs))
+
+        return self._retrying(call, seed, log)
+
+
+def _image_bytes(resp: Any) -> bytes:
+    """The first image of an ``ImagesResponse`` as PNG bytes, after checking it decodes fully."""
+    item = resp.data[0]
+    raw = None
+    if getattr(item, "b64_json", None):
+        try:
+            raw = base64.b64decode(item.b64_json, validate=False)
+        except ValueError as exc:
+            raise BadResponse("b64_json is not base64") from exc
+    elif getattr(item, "url", None):
+        httpx = require("httpx", "downloading image URLs")
+        r = httpx.get(item.url, timeout=120.0)
+        r.raise_for_status()
+        raw = r.content
+    if not raw:
+        raise BadResponse("no image in the response")
+    return validate_image(raw)
+
+
+def validate_image(raw: bytes) -> bytes:
+    """Decode ``raw`` completely (catching truncated/non-image bodies); return PNG bytes."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            im.load()
+            if im.format == "PNG":
+                return raw
+            buf = io.BytesIO()
+            im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, format="PNG")
+            return buf.getvalue()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadResponse(f"not a complete image ({type(exc).__name__})") from exc

@@ -1,0 +1,256 @@
+"""The one training loop: batch -> paradigm.step -> L_real -> backward -> clip -> AdamW -> EMA.
+
+Same script from one CPU process to many GPUs: launched by ``torchrun`` it joins the process
+group (gloo on CPU, nccl on CUDA), shards the data order by rank, starts from rank 0's weights
+and averages gradients with ``all_reduce`` before every optimizer step, so all ranks hold
+identical parameters. Only rank 0 writes files.
+
+Exact resume: the data order is a pure function of (seed, step), every random draw comes from a
+checkpointed generator or the checkpointed global RNGs, and the checkpoint holds model, EMA,
+optimizer, scheduler and step. ``N`` steps and ``N/2`` + resume + ``N/2`` log identical losses.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from photo3d.errors import Photo3DError
+from photo3d.grid import compose_grid
+from photo3d.io import atomic_write_json, save_image
+from photo3d.train.checkpoint import load_checkpoint, save_checkpoint
+from photo3d.train.config import TrainConfig
+from photo3d.train.state import EMA, JsonlLogger, rng_state, sample_indices, set_rng_state
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: per-step records (rank 0's view) and where."""
+
+    out_dir: Path
+    records: list[dict] = field(default_factory=list)
+    skipped_steps: list[int] = field(default_factory=list)
+
+
+def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
+    """Join the ``torchrun`` process group if launched by it; returns (rank, world, device)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if device == "auto":
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return rank, (dist.get_world_size() if dist.is_initialized() else 1), dev
+
+
+def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = None,
+          on_step: Callable[[int, dict], None] | None = None) -> TrainResult:
+    """Fine-tune ``paradigm`` on ``dataset`` with ``loss_fn`` (L_real) for ``cfg.steps`` steps.
+
+    Args:
+        paradigm: a :class:`~photo3d.paradigms.base.Paradigm`, its modules on the run's device.
+        dataset: indexable samples (:class:`~photo3d.train.dataset.Photo3DMVDataset`).
+        loss_fn: ``loss_fn(pred, target)`` -> scalar; if it has ``components(pred, target,
+            generator=...)`` returning ``{"loss", "adapt", "match"}`` those are logged.
+        cfg: run options; ``cfg.out`` receives config.json, log.jsonl, checkpoints/,
+            previews/ and samples/.
+        record: extra JSON-able facts for config.json (which encoders and generator ran).
+        on_step: called as ``on_step(step, record)`` after every optimizer step (hooks, tests).
+
+    Returns:
+        :class:`TrainResult`.
+    """
+    rank, world, device = init_distributed(cfg.device)
+    out = Path(cfg.out)
+    main = rank == 0
+    trainable = paradigm.trainable_modules()
+    for mod in paradigm.modules().values():
+        mod.requires_grad_(False)
+    for mod in trainable.values():
+        mod.requires_grad_(True)
+    named = {f"{m}.{k}": p for m, mod in trainable.items() for k, p in mod.named_parameters()}
+    if world > 1:
+        for mod in paradigm.modules().values():
+            for t in list(mod.parameters()) + list(mod.buffers()):
+                dist.broadcast(t.data, 0)
+    groups = [{"params": list(mod.parameters()), "name": m,
+               "lr": cfg.decoder_lr if (m == "decoder" and cfg.decoder_lr > 0) else cfg.lr}
+              for m, mod in trainable.items()]
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+    ema = EMA(named, cfg.ema_decay)
+    state = paradigm.init_state(cfg.seed + 1000 * rank)
+    loss_gen = torch.Generator().manual_seed(cfg.seed * 31 + 7 + 1000 * rank)
+    torch.manual_seed(cfg.seed + rank)
+    logger = JsonlLogger(out / "log.jsonl") if main else None
+    start = 0
+    if cfg.resume:
+        ckpt = load_checkpoint(out / "checkpoints" / "latest.pt" if cfg.resume == "auto" else cfg.resume)
+        for m, mod in paradigm.modules().items():
+            mod.load_state_dict(ckpt["modules"][m])
+        ema.load_state_dict(ckpt["ema"])
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+        set_rng_state(ckpt["rng"][rank] if rank < len(ckpt["rng"]) else ckpt["rng"][0])
+        gens = ckpt["generators"][rank if rank < len(ckpt["generators"]) else 0]
+        for k, v in gens["state"].items():
+            state[k].set_state(v)
+        loss_gen.set_state(gens["loss"])
+        start = int(ckpt["step"])
+        if logger:
+            logger.truncate_after(start)
+    if main:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        atomic_write_json(out / "config.json", {"train": cfg.to_dict(), "world_size": world, **(record or {})})
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
+    result = TrainResult(out)
+    components = _components_fn(loss_fn)
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="train", disable=not main)
+    for step in bar:
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        parts, bad, views, aux = {}, False, None, {}
+        for a in range(cfg.accum):
+            idx = sample_indices(len(dataset), step * cfg.accum + a, cfg.batch_size, rank, world, cfg.seed)
+            batch = [dataset[i] for i in idx]
+            try:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    views, aux = paradigm.step(batch, state)
+                comp = components(views.float(), aux["targets"].float(), loss_gen)
+                if not torch.isfinite(comp["loss"]):
+                    bad = True
+                    continue
+                (comp["loss"] / cfg.accum).backward()
+            except torch.cuda.OutOfMemoryError as exc:
+                raise Photo3DError(
+                    f"CUDA out of memory at step {step + 1}: lower --resolution (now {cfg.resolution}), "
+                    f"--batch-size (now {cfg.batch_size}, or raise --accum), --n-crops or --match-size"
+                ) from exc
+            for k, v in comp.items():
+                parts[k] = parts.get(k, 0.0) + float(v.detach()) / cfg.accum
+        params = [p for g in groups for p in g["params"]]
+        grad_norm = _reduce_and_norm(params, world, device)
+        bad = _any_rank(bad or not math.isfinite(grad_norm), world, device)
+        rec = {"step": step + 1, **{k: round(v, 8) for k, v in parts.items()}, "lr": sched.get_last_lr()[0]}
+        if bad:
+            opt.zero_grad(set_to_none=True)
+            rec.update(skipped=True, reason="non-finite loss or gradient")
+            result.skipped_steps.append(step + 1)
+            if main:
+                warnings.warn(f"step {step + 1}: non-finite loss or gradient, step skipped", stacklevel=2)
+        else:
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            sched.step()
+            ema.update(named)
+            rec.update(grad_norm=round(grad_norm, 6), t=round(float(aux.get("t", 0.0)), 6))
+        rec["sec"] = round(time.perf_counter() - t0, 4)
+        result.records.append(rec)
+        if main:
+            if (step + 1) % max(1, cfg.log_every) == 0 or bad:
+                logger.log(rec)
+            bar.set_postfix(loss=rec.get("loss", float("nan")))
+            if cfg.preview_every and (step + 1) % cfg.preview_every == 0 and views is not None:
+                _save_preview(out / "previews" / f"step_{step + 1:07d}.png", views, aux["targets"])
+        if (step + 1) % max(1, cfg.ckpt_every) == 0 or step + 1 == cfg.steps:
+            _checkpoint(out, step + 1, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main)
+        if on_step is not None:
+            on_step(step + 1, rec)
+    if main and cfg.final_samples:
+        _write_samples(paradigm, dataset, out / "samples", cfg)
+    if logger:
+        logger.close()
+    return result
+
+
+def _components_fn(loss_fn) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator], dict]:
+    comp = getattr(loss_fn, "components", None)
+    if comp is None:
+        return lambda p, t, g: {"loss": loss_fn(p, t)}
+    takes_gen = "generator" in inspect.signature(comp).parameters
+    return (lambda p, t, g: comp(p, t, generator=g)) if takes_gen else (lambda p, t, g: comp(p, t))
+
+
+def _reduce_and_norm(params: list[torch.Tensor], world: int, device: torch.device) -> float:
+    """Average gradients across ranks (one flat all_reduce); returns the global grad norm."""
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    if world > 1:
+        flat = torch.cat([g.reshape(-1) for g in grads]).to(device)
+        dist.all_reduce(flat)
+        flat /= world
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.grad = flat[offset:offset + n].view_as(p).to(p.dtype).clone()
+            offset += n
+        grads = [p.grad for p in params]
+    if not grads:
+        return 0.0
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])))
+
+
+def _any_rank(flag: bool, world: int, device: torch.device) -> bool:
+    if world == 1:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t)
+    return bool(t.item() > 0)
+
+
+def _gather_objects(obj: Any, world: int) -> list[Any]:
+    if world == 1:
+        return [obj]
+    out = [None] * world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def _checkpoint(out, step, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main) -> None:
+    gens = {"state": {k: v.get_state() for k, v in state.items() if isinstance(v, torch.Generator)},
+            "loss": loss_gen.get_state()}
+    all_rng = _gather_objects(rng_state(), world)  # every rank's RNGs, so each resumes its own
+    all_gens = _gather_objects(gens, world)
+    if not main:
+        return
+    save_checkpoint(out / "checkpoints" / f"step_{step:07d}.pt", {
+        "step": step,
+        "modules": {m: mod.state_dict() for m, mod in paradigm.modules().items()},
+        "ema": ema.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "rng": all_rng,
+        "generators": all_gens,
+        "data": {"micro_step": step * cfg.accum, "seed": cfg.seed, "batch_size": cfg.batch_size, "world": world},
+        "config": cfg.to_dict(),
+    })
+
+
+def _save_preview(path: Path, views: torch.Tensor, targets: torch.Tensor) -> None:
+    """Rendered grid of the first sample (left) next to its edited grid (right)."""
+    v = views[:4].detach().float().clamp(0, 1).cpu()
+    t = targets[:4].detach().float().clamp(0, 1).cpu()
+    save_image(path, torch.cat([compose_grid(v), compose_grid(t)], dim=2))
+
+
+def _write_samples(paradigm, dataset, folder: Path, cfg: TrainConfig) -> None:
+    """``samples/grid_{id}.png``: every sample generated from noise and rendered on the rig."""
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        grid = paradigm.sample_grid(sample, cfg.resolution, cfg.sample_steps, cfg.sample_cfg, cfg.seed)
+        save_image(folder / f"grid_{sample['id']}.png", grid.float().cpu())
