@@ -101,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
             failures.append((str(src), str(exc)))
     if failures:
         print(f"photo3d render: {len(failures)} of {len(targets)} assets failed:", file=sys.stderr)
-        for src, msg in failures:
-            print(f"  {src}: {msg}", file=sys.stderr)
+        for src, msg in failures:  # asset errors already name their file
+            print(f"  {msg}" if src in msg else f"  {src}: {msg}", file=sys.stderr)
         return 1
     return 0
 
