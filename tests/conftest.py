@@ -25,6 +25,57 @@ def bunny_path() -> Path:
     return EXAMPLES / "pmndrs_bunny" / "bunny.glb"
 
 
+@pytest.fixture(scope="session")
+def mv_tiny() -> Path:
+    """The bundled tiny Photo3D-MV set (layout of the dataset builder's output)."""
+    return EXAMPLES / "mv_tiny"
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run the test with one intra-op torch thread.
+
+    Tiny tensors: intra-op threading only adds synchronisation cost (and is very slow on a shared,
+    oversubscribed CI machine).
+    """
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture
+def make_loss():
+    """``make_loss(resolution=32, n_crops=2)``: L_real with the tiny random encoders."""
+    return _tiny_loss
+
+
+@pytest.fixture
+def make_paradigm():
+    """``make_paradigm(**overrides)``: a tiny coupled paradigm (seeded) for 32 px views."""
+    return _tiny_paradigm
+
+
+def _tiny_loss(resolution: int = 32, n_crops: int = 2):
+    from photo3d.encoders import load_encoder
+    from photo3d.losses import RealLoss, RealLossConfig
+
+    cfg = RealLossConfig(n_crops=n_crops, min_crop=16, match_size=resolution)
+    return RealLoss.from_config(cfg, load_encoder("tiny-clip"), load_encoder("tiny-dino"))
+
+
+def _tiny_paradigm(**overrides):
+    import torch
+
+    from photo3d.paradigms.coupled import CoupledConfig, build_coupled
+
+    torch.manual_seed(0)
+    cfg = CoupledConfig(voxel_resolution=8, width=32, depth=1, gaussians_per_voxel=2, **overrides)
+    return build_coupled(cfg)
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     import torch

@@ -6,8 +6,7 @@ Light to import: heavy pieces are loaded on first attribute access (PEP 562), so
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from photo3d._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -26,16 +25,6 @@ _LAZY: dict[str, str] = {
     "Photo3DError": "photo3d.errors",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'photo3d' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = ["__version__", *_LAZY]

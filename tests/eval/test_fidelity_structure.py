@@ -71,3 +71,20 @@ def test_lpips_is_unavailable_offline():
     out = metric(item)
     assert is_unavailable(out) and "LPIPS" in out["reason"]
     assert metric.describe()["status"] == "unavailable"
+
+
+def test_structure_scores_are_the_builders_verification_scores():
+    from photo3d.data.config import VerifyConfig
+    from photo3d.data.verify import verify_structure
+    from photo3d.grid import compose_grid
+
+    render = object_views(5, size=64)
+    edited = torch.roll(render, shifts=(2, 3), dims=(-2, -1)) * 0.9  # moved and darker
+    edited[1] = render[1]  # one view kept as it was
+    verification = verify_structure(compose_grid(render), compose_grid(edited), VerifyConfig())
+    builder = {k: sum(v[k] for v in verification.views) / 4 for k in ("iou", "edge_f")}
+    item = EvalItem("x", render, ["rig"] * 4, gt_views=edited)
+    metrics = {m.name: m for m in build_metrics(["silhouette_iou", "edge_f"])}
+    assert 0.0 < builder["iou"] < 1.0 and 0.0 < builder["edge_f"] < 1.0  # a pair that discriminates
+    assert metrics["silhouette_iou"](item) == pytest.approx(builder["iou"], abs=1e-4)
+    assert metrics["edge_f"](item) == pytest.approx(builder["edge_f"], abs=1e-4)

@@ -11,6 +11,8 @@ from photo3d.cameras import orbit_cameras, rig_cameras
 from photo3d.gaussians import Gaussians, load_ply, save_ply
 from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: threads only add overhead
+
 # An independent, naive dense reference (numpy, float64): scipy quaternions, explicit per-Gaussian
 # Jacobians, a sequential front-to-back loop over all Gaussians at every pixel. No shared code.
 
@@ -52,15 +54,6 @@ def dense_render(means, log_scales, quats_wxyz, opacity_logits, colors, c2w, K, 
         rgbs.append(rgb + T[..., None] * np.asarray(background, float))
         alphas.append(alpha)
     return np.stack(rgbs), np.stack(alphas)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # small tensors: intra-op threads only add synchronisation (very slow on an oversubscribed CI box)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _scene(n: int, seed: int = 0, dtype=torch.float32, spread: float = 0.6, scale=(-3.5, -2.0)) -> Gaussians:

@@ -16,8 +16,7 @@ Modules: :mod:`~photo3d.data.config` (typed config, TOML/JSON), :mod:`~photo3d.d
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from photo3d._lazy import lazy_exports
 
 _LAZY = {
     "BuildConfig": "photo3d.data.config",
@@ -39,12 +38,6 @@ _LAZY = {
     "match_tone": "photo3d.data.tone",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'photo3d.data' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = list(_LAZY)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from photo3d.data.verify import foreground_mask
 from photo3d.grid import compose_grid, split_grid
+from photo3d.structure import foreground_mask
 
 
 def match_tone(edited: torch.Tensor, render: torch.Tensor, mode: str = "meanstd", strength: float = 1.0,

@@ -5,8 +5,7 @@ Everything is loaded lazily so that importing this package does not import trans
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from photo3d._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "Encoder": "photo3d.encoders.base",
@@ -23,16 +22,6 @@ _LAZY: dict[str, str] = {
     "tiny_dino": "photo3d.encoders.testing",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'photo3d.encoders' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = list(_LAZY)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+# Every metric photo3d.eval knows, in report order (photo3d.eval.metrics derives its registry from it).
 DEFAULT_METRICS = (
     "clip_image",
     "clip_text",

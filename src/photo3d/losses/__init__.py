@@ -6,8 +6,7 @@ Pure functions over tensors with ``nn.Module`` twins; frozen encoders are passed
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from photo3d._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "RealLoss": "photo3d.losses.real",
@@ -28,16 +27,6 @@ _LAZY: dict[str, str] = {
     "set_value_checks": "photo3d.losses.checks",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'photo3d.losses' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = list(_LAZY)

@@ -13,20 +13,9 @@ from photo3d.errors import InputError
 from photo3d.eval.metrics.base import EvalItem, Metric, foreground_mask, is_unavailable, unavailable
 from photo3d.eval.suite import DEFAULT_METRICS
 
-PER_ITEM = (
-    "clip_image",
-    "clip_text",
-    "musiq",
-    "maniqa",
-    "nima",
-    "aesthetic",
-    "psnr",
-    "ssim",
-    "lpips",
-    "silhouette_iou",
-    "edge_f",
-)
 SET_METRICS = ("fid", "kid")
+# Every metric is on by default, so the suite's default list is the one list of metric names.
+PER_ITEM = tuple(n for n in DEFAULT_METRICS if n not in SET_METRICS + ("judge",))
 ALL_METRICS = PER_ITEM + SET_METRICS + ("judge",)
 
 

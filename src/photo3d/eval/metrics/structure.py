@@ -1,106 +1,68 @@
 """Structure consistency between an item's rig renders and its reference views.
 
 Detail enhancement must keep the structure: the silhouette and the main edges of the renders
-should line up with the reference grid. Two closed-form measures, no model:
+should line up with the reference grid. The scores are the dataset builder's verification scores
+(:mod:`photo3d.structure`), so an evaluation reports exactly what the builder's structure check
+measured on the same pair of views; closed form, no model:
 
-* **silhouette IoU**: foreground masks (alpha, or non-white pixels on the rig's white
-  background) intersected over union, per view, averaged.
-* **edge alignment**: Sobel edge maps (magnitude above a fraction of the view's maximum), then an
-  F-score where an edge pixel counts as matched when the other image has an edge within
-  ``tol_px`` pixels (max-pool dilation). Symmetric, in [0, 1].
+* **silhouette IoU**: foreground masks (non-white pixels on the rig's white background, speckles
+  and pin-holes removed) intersected over union, per view, averaged.
+* **edge F-score**: thin Sobel edges of the blurred luminance; an edge pixel counts as matched
+  when the other image has an edge within 2 px (at 512 px per view, scaled with the view size).
+  Symmetric, in [0, 1].
 
-When :mod:`photo3d.data.verify` (the builder's structure checks) is installed these stay the
-evaluation's own definitions, so evaluation numbers never change with the builder's thresholds.
+The builder's thresholds (what it accepts) play no part here: only its scores are shared.
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from functools import partial
 
-from photo3d.eval.metrics.base import EvalItem, Metric, foreground_mask, unavailable
+import torch
+
+from photo3d.eval.metrics.base import EvalItem, Metric, unavailable
 from photo3d.eval.metrics.fidelity import paired_views
+from photo3d.structure import EDGE_TOLERANCE, WHITE_THRESHOLD, silhouette_iou, structure_scores
 
 IOU_DEF = (
-    "silhouette IoU per rig view: |A and B| / |A or B| of foreground masks (alpha > 0.5, or any "
-    "channel < 0.98 on the white background), mean over views; 1 when both are empty"
+    "silhouette IoU per rig view (the dataset builder's verification score): |A and B| / |A or B| of "
+    f"foreground masks (any channel more than {WHITE_THRESHOLD} below white, opened then closed with "
+    "radius max(1, round(W/256))), mean over views; 1 when both are empty"
 )
 EDGE_DEF = (
-    "edge-alignment F-score per rig view: Sobel magnitude of grey images > 0.2 x view max; precision/"
-    "recall = share of edge pixels within 2 px of an edge in the other image; mean F over views"
+    "edge F-score per rig view (the dataset builder's verification score): thin edges = Sobel magnitude "
+    "of the 3x3-blurred luminance > 0.15 with non-maximum suppression; precision/recall = share of edge "
+    f"pixels within max(1, round({EDGE_TOLERANCE}*W/512)) px of an edge in the other image; mean F over views"
 )
 
-
-def silhouette_iou(mask_a: torch.Tensor, mask_b: torch.Tensor) -> torch.Tensor:
-    """Per-view IoU of boolean masks.
-
-    Args:
-        mask_a, mask_b: ``[V, 1, H, W]`` bool.
-
-    Returns:
-        ``[V]`` IoU in [0, 1] (1 where both masks are empty).
-    """
-    inter = (mask_a & mask_b).flatten(1).sum(1).double()
-    union = (mask_a | mask_b).flatten(1).sum(1).double()
-    return torch.where(union > 0, inter / union.clamp_min(1), torch.ones_like(union))
+__all__ = ["EDGE_DEF", "IOU_DEF", "edge_alignment", "silhouette_iou", "structure_metrics"]
 
 
-def edge_map(views: torch.Tensor, rel_threshold: float = 0.2) -> torch.Tensor:
-    """Sobel edges of ``[V, 3, H, W]`` images -> ``[V, 1, H, W]`` bool."""
-    grey = views.float().mean(1, keepdim=True)
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3)
-    padded = F.pad(grey, (1, 1, 1, 1), mode="replicate")
-    gx, gy = F.conv2d(padded, kx), F.conv2d(padded, kx.transpose(-1, -2))
-    mag = torch.sqrt(gx.square() + gy.square())
-    peak = mag.flatten(1).amax(1).view(-1, 1, 1, 1)
-    return (mag > rel_threshold * peak) & (peak > 1e-6)
-
-
-def edge_alignment(pred: torch.Tensor, target: torch.Tensor, tol_px: int = 2) -> torch.Tensor:
-    """Symmetric edge F-score with a pixel tolerance.
+def edge_alignment(pred: torch.Tensor, target: torch.Tensor,
+                   tol_px: int = EDGE_TOLERANCE) -> torch.Tensor:
+    """Symmetric edge F-score of two sets of views (the builder's ``edge_f`` score).
 
     Args:
-        pred, target: ``[V, 3, H, W]`` in [0, 1].
-        tol_px: matching radius in pixels.
+        pred, target: ``[V, 3, H, W]`` in [0, 1], same size.
+        tol_px: matching radius in pixels at 512 px per view (scaled with the view size).
 
     Returns:
         ``[V]`` F-score in [0, 1] (1 where neither image has edges).
     """
-    ea, eb = edge_map(pred), edge_map(target)
-    k = 2 * tol_px + 1
-    near_a = F.max_pool2d(ea.float(), k, stride=1, padding=tol_px) > 0
-    near_b = F.max_pool2d(eb.float(), k, stride=1, padding=tol_px) > 0
-    na, nb = ea.flatten(1).sum(1).double(), eb.flatten(1).sum(1).double()
-    precision = (ea & near_b).flatten(1).sum(1).double() / na.clamp_min(1)
-    recall = (eb & near_a).flatten(1).sum(1).double() / nb.clamp_min(1)
-    f = 2 * precision * recall / (precision + recall).clamp_min(1e-12)
-    both_empty = (na == 0) & (nb == 0)
-    return torch.where(both_empty, torch.ones_like(f), f)
+    return structure_scores(target, pred, edge_tolerance=tol_px)["edge_f"]
 
 
-def _iou_item(item: EvalItem):
+def _score_item(item: EvalItem, key: str):
     pair = paired_views(item)
     if pair is None:
         return unavailable("no ground-truth views for this item")
     pred, gt = pair
-    alpha = (
-        item.alpha[: len(pred)] if item.alpha is not None and item.alpha.shape[-2:] == gt.shape[-2:] else None
-    )
-    return float(silhouette_iou(foreground_mask(pred, alpha), foreground_mask(gt)).mean())
-
-
-def _edge_item(item: EvalItem):
-    pair = paired_views(item)
-    return (
-        unavailable("no ground-truth views for this item")
-        if pair is None
-        else float(edge_alignment(*pair).mean())
-    )
+    return float(structure_scores(gt, pred)[key].mean())
 
 
 def structure_metrics() -> list[Metric]:
-    """Silhouette IoU and edge alignment as :class:`Metric` objects."""
+    """Silhouette IoU and edge F-score as :class:`Metric` objects."""
     return [
-        Metric("silhouette_iou", IOU_DEF, "none (closed form)", True, _iou_item),
-        Metric("edge_f", EDGE_DEF, "none (closed form, Sobel)", True, _edge_item),
+        Metric("silhouette_iou", IOU_DEF, "none (closed form)", True, partial(_score_item, key="iou")),
+        Metric("edge_f", EDGE_DEF, "none (closed form, Sobel)", True, partial(_score_item, key="edge_f")),
     ]
