@@ -5,14 +5,20 @@ one 512x512 view (the rig's front view, yaw 180):
 
 * photo3d ``torch`` and ``gl`` (OpenGL visibility + PyTorch shading): forward, and forward +
   backward with respect to the textures (``ssaa=1``, unlit);
+* photo3d "cached-visibility" forward + backward: ``shade`` only, on fragments rasterised once,
+  which is what one step of a texture optimisation (``photo3d enhance``) costs; it does not
+  depend on the visibility backend;
 * pyrender (EGL, flat/unlit shading, forward only) when installed;
 * Mitsuba 3 ``llvm_ad_rgb`` (diffuse BSDF under a constant environment, differentiable ``prb``
   integrator with max_depth 2, i.e. direct light only, 4 spp) forward and forward + backward
   w.r.t. the same texture, when installed;
 * the whole 4-view grid (``photo3d render``'s work) with the ``auto`` backend at ssaa 1 and 2.
 
-Prints a markdown table of medians with ratios against Mitsuba and pyrender. Timings are wall
-clock: run it on a quiet machine. Peers::
+Mitsuba's forward + backward is the same differentiable work (texture gradient of a render with
+fixed geometry); it has no cached-visibility equivalent. Prints a markdown table of medians with
+ratios against Mitsuba and pyrender. Runs on 2 threads by default (the performance target is a
+2-core CPU; ``--threads 0`` keeps torch's default). Timings are wall clock: run it on a quiet
+machine. Peers::
 
     pip install pyrender "pyopengl>=3.1.7"     # PYOPENGL_PLATFORM=egl is set here
     pip install mitsuba                        # needs LLVM >= 16, e.g. apt-get install libllvm19
@@ -37,7 +43,7 @@ import torch
 
 from photo3d.assets import load_asset
 from photo3d.cameras import rig_cameras
-from photo3d.render import MeshTensors, available_backends, render_grid, render_mesh
+from photo3d.render import MeshTensors, available_backends, rasterize, render_grid, render_mesh, shade
 
 DEFAULT_ASSETS = Path("/work/shared/data/assets")
 
@@ -67,6 +73,20 @@ def photo3d_times(mesh: MeshTensors, cams, backend: str, repeats: int) -> tuple[
         render_mesh(mesh, cams, textures=texs, backend=backend, shading="unlit").rgb.mean().backward()
 
     return fwd, timeit(step, repeats)
+
+
+def cached_time(mesh: MeshTensors, cams, repeats: int) -> float:
+    """Forward + backward of ``shade`` alone on fragments rasterised once (one optimisation step)."""
+    frags = rasterize(mesh, cams, backend="auto")
+    texs = [None if t is None else t.clone().requires_grad_(True) for t in mesh.textures]
+
+    def step():
+        for t in texs:
+            if t is not None:
+                t.grad = None
+        shade(mesh, frags, textures=texs, shading="unlit").rgb.mean().backward()
+
+    return timeit(step, repeats)
 
 
 def material_parts(mesh):
@@ -108,7 +128,7 @@ def pyrender_time(mesh, cams, repeats: int) -> float | str:
         renderer.delete()
 
 
-def mitsuba_times(mesh, cams, repeats: int, spp: int = 4) -> tuple[float | str, float | str]:
+def mitsuba_times(mesh, cams, repeats: int, spp: int = 4, threads: int = 0) -> tuple[float | str, float | str]:
     if "DRJIT_LIBLLVM_PATH" not in os.environ:
         found = sorted(glob.glob("/usr/lib/x86_64-linux-gnu/libLLVM-19*.so*") + glob.glob("/usr/lib/*/libLLVM.so.19*"))
         if found:
@@ -120,6 +140,8 @@ def mitsuba_times(mesh, cams, repeats: int, spp: int = 4) -> tuple[float | str, 
         mi.set_variant("llvm_ad_rgb")
     except Exception as exc:  # noqa: BLE001
         return f"n/a ({type(exc).__name__})", "n/a"
+    if threads:
+        dr.set_thread_count(threads)  # same core budget as torch
     import trimesh
     from PIL import Image
 
@@ -187,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 assets, 2 repeats, no peers")
     ap.add_argument("--no-peers", action="store_true", help="skip pyrender and Mitsuba")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (0: torch's default)")
     ap.add_argument("--match", nargs="*", default=None, help="only assets whose folder name contains one of these")
     args = ap.parse_args(argv)
     if args.threads:
@@ -216,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         row = {"asset": path.parent.name if path.parent != args.assets else path.stem, "faces": mesh.num_faces}
         for b in backends:
             row[f"{b} fwd"], row[f"{b} fwd+bwd"] = photo3d_times(mesh, cams, b, repeats)
+        row["cached-vis fwd+bwd"] = cached_time(mesh, cams, repeats)
         if peers:
             row["pyrender fwd"] = pyrender_time(asset.mesh, cams, repeats)
-            row["mitsuba fwd"], row["mitsuba fwd+bwd"] = mitsuba_times(asset.mesh, cams, repeats)
+            row["mitsuba fwd"], row["mitsuba fwd+bwd"] = mitsuba_times(asset.mesh, cams, repeats, threads=args.threads)
         for s in (1, 2):
             row[f"grid ssaa{s}"] = timeit(lambda m=mesh, s=s: render_grid(m, args.resolution, ssaa=s), max(1, repeats // 2))
         rows.append(row)
@@ -235,12 +258,16 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(fmt(row.get(c, "-")) for c in cols) + " |")
     if peers and rows:
         print("\nratios (photo3d / peer; < 1 means photo3d is faster)\n")
-        print("| asset | torch fwd / mitsuba fwd | torch fwd+bwd / mitsuba fwd+bwd | gl fwd / pyrender fwd | torch fwd / pyrender fwd |")
-        print("|---|---|---|---|---|")
+        ours = [f"{b} fwd+bwd" for b in backends] + ["cached-vis fwd+bwd"]
+        head = [f"{b} fwd / mitsuba fwd" for b in backends] + [f"{c} / mitsuba fwd+bwd" for c in ours]
+        head += [f"{b} fwd / pyrender fwd" for b in backends]
+        print("| asset | " + " | ".join(head) + " |")
+        print("|---|" + "---|" * len(head))
         for r in rows:
-            print(f"| {r['asset']} | {ratio(r.get('torch fwd'), r.get('mitsuba fwd'))} | "
-                  f"{ratio(r.get('torch fwd+bwd'), r.get('mitsuba fwd+bwd'))} | "
-                  f"{ratio(r.get('gl fwd'), r.get('pyrender fwd'))} | {ratio(r.get('torch fwd'), r.get('pyrender fwd'))} |")
+            cells = [ratio(r.get(f"{b} fwd"), r.get("mitsuba fwd")) for b in backends]
+            cells += [ratio(r.get(c), r.get("mitsuba fwd+bwd")) for c in ours]
+            cells += [ratio(r.get(f"{b} fwd"), r.get("pyrender fwd")) for b in backends]
+            print(f"| {r['asset']} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -83,20 +83,23 @@ class TorchRasterizer:
             base = (view * height + y0) * width + x0
             face = items - view * num_faces
             bucket = ly * 8 + lx
+            # Sort every per-item array by bucket once, so that each pass takes contiguous slices
+            # (views) instead of gathering seven arrays per pass.
             order = torch.argsort(bucket)
             counts = torch.bincount(bucket, minlength=64).tolist()
+            params = fs.params.index_select(0, items[order])
+            x0, y0, bw, bh, base, face = (a[order] for a in (x0, y0, bw, bh, base, face))
             offset = 0
             for b, count in enumerate(counts):
                 if count == 0:
                     continue
-                sel = order[offset:offset + count]
-                offset += count
                 bly, blx = divmod(b, 8)
                 step = max(1, self.max_candidates >> (blx + bly))
-                for start in range(0, count, step):
-                    part = sel[start:start + step]
-                    _stencil_pass(fs.params.index_select(0, items[part]), x0[part], y0[part], bw[part], bh[part],
-                                  base[part], face[part], blx, bly, width, keys)
+                for start in range(offset, offset + count, step):
+                    part = slice(start, min(start + step, offset + count))
+                    _stencil_pass(params[part], x0[part], y0[part], bw[part], bh[part], base[part], face[part],
+                                  blx, bly, width, keys)
+                offset += count
             keys = keys[:-1]
             hit = keys != _KEY_NONE
             face_id = torch.where(hit, keys & 0xFFFFFFFF, torch.full_like(keys, -1)).reshape(n, height, width)

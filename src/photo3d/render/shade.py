@@ -17,6 +17,14 @@ Texture sampling
 Anti-aliasing
     supersampling: fragments rasterised at ``ssaa`` times the resolution are shaded and then
     averaged over ``ssaa x ssaa`` blocks, which makes alpha fractional along silhouettes.
+Re-shading
+    everything that depends only on geometry (covered pixels, interpolated UVs and normals,
+    texel taps, coverage/normal/UV/depth images) is computed once per fragments object and
+    reused while the inputs are unchanged (:mod:`photo3d.render.fragment_cache`); textures are
+    sampled with a scatter-backward sampler (:mod:`photo3d.render.texture_sample`). A loop that
+    rasterises once and calls :func:`shade` every step therefore only pays for the texture
+    lookup, the compositing and the texture gradient. ``alpha``, ``depth``, ``normals`` and
+    ``uv`` of repeated calls on the same fragments are the same tensors: clone before modifying.
 """
 
 from __future__ import annotations
@@ -29,7 +37,9 @@ import torch.nn.functional as F
 
 from photo3d.errors import InputError
 from photo3d.render.base import Fragments, RenderOutput
+from photo3d.render.fragment_cache import ShadingSetup, headlight, interpolate, scatter_image, shading_setup
 from photo3d.render.mesh_tensors import MeshTensors
+from photo3d.render.texture_sample import sample_taps, sample_texture_reference, texel_taps
 
 Shading = Literal["auto", "unlit", "diffuse"]
 AMBIENT = 0.3
@@ -46,20 +56,9 @@ def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
     Returns:
         ``[P, C]`` samples; differentiable w.r.t. ``texture`` and ``uv``.
     """
-    c, h, w = texture.shape
-    x = uv[:, 0] * w - 0.5
-    y = uv[:, 1] * h - 0.5
-    x0f, y0f = torch.floor(x), torch.floor(y)
-    fx, fy = (x - x0f)[:, None], (y - y0f)[:, None]
-    x0 = torch.remainder(x0f.long(), w)
-    y0 = torch.remainder(y0f.long(), h)
-    x1 = torch.remainder(x0 + 1, w)
-    y1 = torch.remainder(y0 + 1, h)
-    idx = torch.stack([y0 * w + x0, y0 * w + x1, y1 * w + x0, y1 * w + x1])  # [4, P]
-    taps = texture.reshape(c, h * w)[:, idx.reshape(-1)].reshape(c, 4, -1).permute(1, 2, 0)  # [4, P, C]
-    top = taps[0] * (1 - fx) + taps[1] * fx
-    bottom = taps[2] * (1 - fx) + taps[3] * fx
-    return top * (1 - fy) + bottom * fy
+    if uv.requires_grad and torch.is_grad_enabled():
+        return sample_texture_reference(texture, uv)
+    return sample_taps(texture, texel_taps(uv, texture.shape[1], texture.shape[2])).T
 
 
 def resolve_shading(mesh: MeshTensors, shading: str, textures: Sequence[torch.Tensor | None] | None = None) -> str:
@@ -105,77 +104,80 @@ def shade(
     device = fragments.face_id.device
     dtype = _shading_dtype(mesh, texs)
 
-    flat_fid = fragments.face_id.reshape(-1)
-    pix = torch.nonzero(flat_fid >= 0).squeeze(1)
-    fid = flat_fid[pix]
-    bary = fragments.bary.reshape(-1, 3)[pix].to(dtype)
-    vidx = mesh.faces[fid]  # [P, 3]
-    view = torch.div(pix, h * w, rounding_mode="floor")
+    geo = shading_setup(mesh, fragments, mode, dtype, k)
+    att = dict(geo.att)
+    if geo.dynamic:
+        att.update(interpolate({name: _attribute(mesh, name) for name in geo.dynamic}, geo.vidx, geo.bary, dtype))
+    num_pix = len(geo.pix)
 
-    # Interpolate every per-vertex attribute with one gather: [V, D] -> [P, D].
-    parts = {"normals": mesh.normals}
-    if mesh.uv is not None:
-        parts["uv"] = mesh.uv
-    if mesh.vertex_colors is not None:
-        parts["vc"] = mesh.vertex_colors
-    if mode == "diffuse":
-        parts["pos"] = mesh.vertices
-    names = list(parts)
-    stacked = torch.cat([parts[k].to(dtype) for k in names], 1)
-    interp = (stacked[vidx] * bary[..., None]).sum(1)
-    att = dict(zip(names, torch.split(interp, [parts[k].shape[1] for k in names], 1)))
-
-    mat = mesh.face_material[fid]
+    # Colour channels-first, [3, P]: the layout of the output image.
     factors = mesh.base_color_factors.to(dtype)
-    color = factors[mat, :3] if factors.shape[0] > 1 else factors[0, :3].expand(len(pix), 3)
-    uv = att.get("uv")
-    if uv is not None:
-        color = color * _texture_term(texs, uv, mat, dtype)
+    color = factors[geo.mat, :3].T if geo.mat is not None else factors[0, :3, None]
+    tex = _texture_term(texs, geo, att.get("uv"), "uv" in geo.dynamic, dtype)
+    if tex is not None:
+        color = color * tex
     if "vc" in att:
-        color = color * att["vc"][:, :3]
-    normals = F.normalize(att["normals"], dim=-1)
+        color = color * att["vc"][:, :3].T
+    unit = geo.unit_normals if geo.unit_normals is not None else F.normalize(att["normals"], dim=-1)
     if mode == "diffuse":
-        if fragments.camera_centers is not None:
-            to_cam = fragments.camera_centers.to(dtype)[view] - att["pos"]
-        else:  # no camera known: light along +Z (from above)
-            to_cam = torch.tensor([0.0, 0.0, 1.0], dtype=dtype, device=device).expand_as(normals)
-        lambert = (normals * F.normalize(to_cam, dim=-1)).sum(-1, keepdim=True).abs()
-        color = color * (AMBIENT + (1 - AMBIENT) * lambert)
+        lambert = geo.lambert if geo.lambert is not None else headlight(unit, att["pos"], fragments.camera_centers,
+                                                                        geo.view)
+        color = color * (AMBIENT + (1 - AMBIENT) * lambert.T)
+    color = color.expand(3, num_pix)
 
-    total = n * h * w
-    cover = torch.zeros(total, 1, dtype=dtype, device=device)
-    cover[pix] = 1.0
-    rgb = torch.zeros(total, 3, dtype=dtype, device=device).index_put((pix,), color)
-    to_img = lambda x: x.reshape(n, h, w, -1).permute(0, 3, 1, 2)
-    rgb, cover = to_img(rgb), to_img(cover)
-    nrm = to_img(torch.zeros(total, 3, dtype=dtype, device=device).index_put((pix,), normals.detach()))
-    uvi = None if uv is None else to_img(torch.zeros(total, 2, dtype=dtype, device=device).index_put((pix,), uv))
-    depth = fragments.depth[:, None].to(dtype)
+    cover = geo.cover
+    bg = _background(background, dtype, device)
+    if k == 1:
+        # Coverage is 0 or 1: background everywhere, then the colour written over covered pixels.
+        rgb = (bg * (1 - cover)).expand(n, 3, h, w).contiguous()
+        rgb = rgb.put_(geo.rgb_index, color.reshape(-1))  # flat indices, no view: cheap backward
+    else:
+        # Premultiplied colour x coverage, averaged over ssaa blocks, then one blend.
+        rgb = F.avg_pool2d(scatter_image(color, geo.pix, geo.view, n, h, w, geo.rgb_index), k)
+        rgb = rgb + bg * (1 - cover)
+    nrm = geo.normals_img
+    if nrm is None:
+        nrm = scatter_image(unit.detach().T, geo.pix, geo.view, n, h, w, geo.rgb_index)
+        nrm = F.normalize(F.avg_pool2d(nrm, k), dim=1) if k > 1 else nrm
+    uvi = geo.uv_img
+    if uvi is None and "uv" in att:
+        uvi = scatter_image(att["uv"].T, geo.pix, geo.view, n, h, w)
+        if k > 1:
+            uvi = torch.where(cover > 0, F.avg_pool2d(uvi, k) / cover.clamp_min(1e-12), 0.0)
     face_id = fragments.face_id[:, None]
     if k > 1:
-        rgb, cover = F.avg_pool2d(rgb, k), F.avg_pool2d(cover, k)
-        safe = cover.clamp_min(1e-12)
-        depth = torch.where(cover > 0, F.avg_pool2d(depth, k) / safe, 0.0)
-        nrm = F.normalize(F.avg_pool2d(nrm, k), dim=1)
-        uvi = None if uvi is None else torch.where(cover > 0, F.avg_pool2d(uvi, k) / safe, 0.0)
         face_id = face_id[:, :, k // 2::k, k // 2::k]
-    # rgb holds colour x coverage (premultiplied), so compositing is one blend.
-    bg = _background(background, dtype, device)
-    rgb = rgb + bg * (1 - cover)
-    return RenderOutput(rgb=rgb, alpha=cover, depth=depth, normals=nrm, uv=uvi, face_id=face_id)
+    return RenderOutput(rgb=rgb, alpha=cover, depth=geo.depth_img, normals=nrm, uv=uvi, face_id=face_id)
 
 
-def _texture_term(texs, uv, mat, dtype) -> torch.Tensor:
-    """``[P, 3]`` texture colour per pixel (1 where the pixel's material has no texture)."""
-    term = torch.ones(len(uv), 3, dtype=dtype, device=uv.device)
+def _attribute(mesh: MeshTensors, name: str) -> torch.Tensor:
+    return {"normals": mesh.normals, "uv": mesh.uv, "vc": mesh.vertex_colors, "pos": mesh.vertices}[name]
+
+
+def _texture_term(texs, geo: ShadingSetup, uv, uv_dynamic: bool, dtype) -> torch.Tensor | None:
+    """``[3 or 1, P]`` texture colour per pixel (1 where a pixel's material has no texture).
+
+    Static UVs use the cached texel taps and the scatter-backward sampler; UVs that need a
+    gradient go through the plain-autograd sampler.
+    """
     textured = [(m, t) for m, t in enumerate(texs) if t is not None]
-    if len(texs) == 1 and textured:
-        return sample_texture(textured[0][1].to(dtype), uv)[:, :3]
+    if uv is None or not textured:
+        return None
+
+    def sample(m, tex, sel):
+        tex = tex.to(dtype)
+        if uv_dynamic:
+            return sample_texture_reference(tex, uv if sel is None else uv[sel]).T[:3]
+        return sample_taps(tex, geo.taps(None if sel is None else m, tex.shape[1], tex.shape[2]))[:3]
+
+    if geo.mat is None:
+        return sample(0, textured[0][1], None)
+    term = torch.ones(len(uv), 3, dtype=dtype, device=uv.device)
     for m, tex in textured:
-        sel = torch.nonzero(mat == m).squeeze(1)
+        sel = geo.selection(m)
         if sel.numel():
-            term = term.index_put((sel,), sample_texture(tex.to(dtype), uv[sel])[:, :3])
-    return term
+            term = term.index_put((sel,), sample(m, tex, sel).T)
+    return term.T
 
 
 def _resolve_textures(mesh: MeshTensors, textures) -> list[torch.Tensor | None]:
