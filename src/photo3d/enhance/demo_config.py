@@ -1,0 +1,28 @@
+"""Settings of ``photo3d demo`` (torch-free so the CLI can build its options from them).
+
+The defaults are sized for a 2-core CPU (a few minutes); raise ``--resolution``/``--steps`` on a
+GPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class DemoConfig:
+    """The offline detail-recovery demo on the bundled YCB sugar box."""
+
+    resolution: int = field(default=256, metadata={"help": "render resolution (the rig uses 512)"})
+    steps: int = field(default=60, metadata={"help": "optimisation steps"})
+    lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
+    n_crops: int = field(default=4, metadata={"help": "L_adapt crops per view"})
+    views_per_step: int = field(default=2, metadata={"help": "reference views per step (0 = all 4)"})
+    encoders: str = field(default="offline", metadata={
+        "help": "offline (Inception stand-in, no weights needed), paper (CLIP + DINOv3 from local files) "
+                "or tiny (random test doubles)"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    seed: int = field(default=0, metadata={"help": "seed of the editor drift and the optimisation"})
+
+    def to_dict(self) -> dict:
+        return asdict(self)

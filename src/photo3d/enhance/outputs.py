@@ -1,0 +1,75 @@
+"""Pictures of an enhance run: grids, held-out turntable tiles, a before|after GIF, textures.
+
+Every file goes through :mod:`photo3d.io` (temporary file + rename), so a crash or Ctrl-C never
+leaves a truncated PNG/GIF behind.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from photo3d.cameras import Cameras, heldout_cameras, orbit_cameras
+from photo3d.io import atomic_write_bytes, save_image, to_pil
+
+TURNTABLE_PITCHES = (-20.0, 20.0)
+GIF_FRAMES = 16
+GIF_PITCH = 20.0
+GIF_MAX_SIZE = 256
+
+
+def tile(views: torch.Tensor, cols: int | None = None, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile ``[N, C, H, W]`` row-major into ``[C, rows*H, cols*W]``, padding with ``pad_value``.
+
+    ``cols`` defaults to ``ceil(sqrt(N))``.
+    """
+    n, c, h, w = views.shape
+    cols = cols or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    pad = rows * cols - n
+    if pad:
+        views = torch.cat([views, torch.full((pad, c, h, w), pad_value, dtype=views.dtype)])
+    return views.reshape(rows, cols, c, h, w).permute(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)
+
+
+def turntable_cameras(resolution: int) -> Cameras:
+    """Held-out views between the rig's yaws (45/135/225/315) at pitch -20 and +20: 8 views."""
+    return heldout_cameras(resolution, TURNTABLE_PITCHES)
+
+
+def gif_cameras(resolution: int, frames: int = GIF_FRAMES) -> Cameras:
+    """A full turn of ``frames`` yaws at pitch 20 (small, for the GIF)."""
+    yaws = np.arange(frames) * 360.0 / frames
+    return orbit_cameras(yaws, GIF_PITCH, resolution=min(resolution, GIF_MAX_SIZE))
+
+
+def save_gif(path: str | Path, frames: Sequence[torch.Tensor], duration_ms: int = 120) -> Path:
+    """Write ``[3, H, W]`` frames as a looping GIF, atomically."""
+    pil = [to_pil(f) for f in frames]
+    buf = io.BytesIO()
+    pil[0].save(buf, format="GIF", save_all=True, append_images=pil[1:], duration=duration_ms, loop=0,
+                optimize=False)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def side_by_side(before: torch.Tensor, after: torch.Tensor, gap: int = 4) -> torch.Tensor:
+    """``[N, 3, H, W]`` x 2 -> ``[N, 3, H, 2W + gap]`` (white gap)."""
+    n, c, h, _ = before.shape
+    sep = torch.ones(n, c, h, gap, dtype=before.dtype)
+    return torch.cat([before, sep, after], dim=3)
+
+
+def save_texture(path: str | Path, texture: np.ndarray) -> Path:
+    """Write an ``H x W x C`` uint8 texture as PNG, atomically."""
+    tex = torch.from_numpy(np.ascontiguousarray(texture)).permute(2, 0, 1).float() / 255.0
+    return save_image(path, tex)
+
+
+def texture_to_uint8(texture: torch.Tensor) -> np.ndarray:
+    """``[C, H, W]`` float in [0, 1] -> ``H x W x C`` uint8 (rounded)."""
+    return (texture.detach().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()

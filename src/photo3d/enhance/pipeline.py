@@ -1,0 +1,277 @@
+"""``enhance``: make an asset's base colour photoreal from edited views with L_real.
+
+The asset's geometry is fixed; only base-colour textures change. One run:
+
+1. load the asset (assets without UVs/textures get an xatlas atlas and a baked texture through
+   :func:`photo3d.assets.ensure_uvs`, noted in the record) and the references;
+2. rasterise the reference cameras once (:class:`~photo3d.enhance.views.FixedViews`);
+3. splat the references' UV coverage into a texel visibility mask per material;
+4. tone-match the references to the current renders (``tone_match``);
+5. optimise a Laplacian-pyramid texture per textured material with Adam on
+   ``L_real + anchor_weight * |texture - original|_1``, re-shading the cached views each step;
+   the pyramid's finest level is band-limited to the detail the views resolve
+   (:func:`~photo3d.enhance.texture.finest_level`, ``band_limit``);
+6. keep unseen texels at their original values and write the outputs
+   (:func:`photo3d.enhance.record.write_outputs`).
+
+Ctrl-C: an interrupted optimisation writes nothing at all and re-raises ``KeyboardInterrupt``
+(the CLI exits with status 130). Outputs are written only after the loop finished, each file
+atomically, and ``record.json`` last: a folder without ``record.json`` is an incomplete run.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from photo3d.enhance.config import EnhanceConfig
+from photo3d.enhance.objective import build_objective
+from photo3d.enhance.optimise import LoopResult, optimise
+from photo3d.enhance.references import References, load_references
+from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
+from photo3d.enhance.tone import match_tone
+from photo3d.enhance.views import FixedViews
+from photo3d.enhance.visibility import sample_spacing, texel_visibility
+from photo3d.errors import InputError, Photo3DError
+
+MAX_AUTO_TEXTURE = 2048
+UV_TEXTURE_SIZE = 1024
+
+
+@dataclass
+class EnhanceResult:
+    """What :func:`enhance` produced.
+
+    Attributes:
+        out_dir: the output folder.
+        files: output name -> path (``glb``, ``grid_before``, ``record``...).
+        textures: material index -> final ``H x W x C`` uint8 base-colour texture.
+        record: the content of ``record.json``.
+    """
+
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    textures: dict[int, np.ndarray] = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+
+    @property
+    def heldout_metrics(self) -> dict | None:
+        """``{"before": {...}, "after": {...}}`` when a ground truth was given."""
+        return self.record.get("heldout_metrics")
+
+
+@dataclass
+class Prepared:
+    """Everything the loop needs, built once (exposed for tests and benchmarks)."""
+
+    asset: object
+    references: References
+    views: FixedViews
+    originals: dict[int, torch.Tensor]
+    masks: dict[int, torch.Tensor]
+    finest: dict[int, int]  # finest pyramid level per material (band limit of the views)
+    before: torch.Tensor  # [N, 3, H, W] renders of the original textures at the reference cameras
+    targets: torch.Tensor  # [N, 3, H, W] tone-matched references
+    notes: list[str]
+    device: torch.device
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as given (checked)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as exc:
+        raise InputError(f"--device {name!r} is not a torch device; use auto, cpu or cuda") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was requested but CUDA is not available; use --device cpu")
+    return dev
+
+
+def load_for_enhance(asset_path: str | Path, texture_size: int = 0):
+    """Load and normalise an asset; give it UVs and a texture when it has none.
+
+    Returns:
+        ``(asset, notes)``.
+    """
+    from photo3d.assets import ensure_uvs, load_asset
+
+    path = Path(asset_path)
+    if not path.is_file():
+        raise Photo3DError(f"{path}: asset file not found")
+    asset = load_asset(path)
+    notes: list[str] = []
+    mesh = asset.mesh
+    used = set(np.unique(mesh.face_material).tolist())
+    untextured = [m for m in sorted(used) if not mesh.materials[m].has_texture]
+    if mesh.uv is None or untextured:
+        size = texture_size or UV_TEXTURE_SIZE
+        asset = ensure_uvs(asset, texture_size=size)
+        if mesh.uv is None:
+            notes.append(f"the asset had no UVs: generated an xatlas atlas and baked its colours into a "
+                         f"{size}x{size} texture, which is what is optimised")
+        else:
+            notes.append(f"material(s) {untextured} had no base-colour texture: each got a constant "
+                         f"{size}x{size} texture of its colour, which is what is optimised")
+    return asset, notes
+
+
+def prepare(asset, references: References, config: EnhanceConfig, device: torch.device,
+            notes: list[str] | None = None) -> Prepared:
+    """Rasterise, splat visibility, tone-match: the fixed part of a run."""
+    from photo3d.render import MeshTensors
+
+    notes = list(notes or [])
+    mesh_t = MeshTensors.from_mesh(asset.mesh, device)
+    used = set(np.unique(asset.mesh.face_material).tolist())
+    originals: dict[int, torch.Tensor] = {}
+    for m, tex in enumerate(mesh_t.textures):
+        if tex is None or m not in used:
+            if tex is None and m in used:
+                notes.append(f"material {m} ({asset.mesh.materials[m].name}) has no texture and keeps its colour")
+            continue
+        originals[m] = _resize_texture(tex[:4], config.texture_size)
+        mesh_t.textures[m] = originals[m]
+    if not originals:
+        raise Photo3DError(f"{asset.source}: no textured material to optimise")
+    views = FixedViews(mesh_t, references.cameras, ssaa=config.ssaa)
+    with torch.no_grad():
+        out = views.render()
+    mats = views.face_material(out)
+    sizes = {m: tuple(t.shape[-2:]) for m, t in originals.items()}
+    masks = texel_visibility(out.uv, mats, sizes, config.visibility_dilation)
+    finest = {m: finest_level(sample_spacing(out.uv[:, 0], out.uv[:, 1], mats == m, sizes[m]))
+              for m in originals} if config.band_limit else {m: 0 for m in originals}
+    refs = references.views.to(device)
+    targets = match_tone(refs, out.rgb, render_mask=out.alpha > 0.5, mode=config.tone_match)
+    coverage = float((out.alpha > 0.5).float().mean())
+    if coverage < 0.01:
+        raise Photo3DError(f"{asset.source}: the object covers {coverage:.1%} of the reference views; check that "
+                           "the cameras look at it (world frame: Z up, object in [-0.5, 0.5]^3)")
+    return Prepared(asset, references, views, originals, masks, finest, out.rgb, targets, notes, device)
+
+
+def _resize_texture(tex: torch.Tensor, size: int) -> torch.Tensor:
+    """Resize ``[C, H, W]`` so its longer side is ``size`` (0 = keep, capped at 2048)."""
+    h, w = tex.shape[-2:]
+    target = size or min(max(h, w), MAX_AUTO_TEXTURE)
+    if target == max(h, w):
+        return tex
+    nh, nw = max(1, round(h * target / max(h, w))), max(1, round(w * target / max(h, w)))
+    return F.interpolate(tex[None], size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)[0]
+
+
+def load_loss_encoders(config: EnhanceConfig, device: torch.device):
+    """``((adapt, match), record)`` for ``config.encoders``; ``(None, record)`` for pixel losses."""
+    if config.loss in ("l1", "l2"):
+        return None, {"adapt": None, "match": None, "standin": False, "reason": f"pixel loss {config.loss}"}
+    from photo3d.encoders import default_encoders, load_encoder
+
+    if config.encoders == "tiny":
+        adapt, match = load_encoder("tiny-clip", device), load_encoder("tiny-dino", device)
+        rec = {"adapt": adapt.describe(), "match": match.describe(), "standin": True,
+               "reason": "tiny random test encoders requested"}
+        return (adapt, match), rec
+    prefer = "offline" if config.encoders == "offline" else "paper"
+    adapt, match, rec = default_encoders(prefer, device)
+    return (adapt, match), rec
+
+
+def describe_encoders(record: dict) -> str:
+    """One line: ``encoders: inception-v3-fid (offline stand-in for CLIP ViT-B/32 and DINOv3 ViT-L/16)``."""
+    a, m = record.get("adapt"), record.get("match")
+    if a is None:
+        return f"encoders: none ({record.get('reason', 'pixel loss')})"
+    if a["name"] == m["name"]:
+        names = a["name"]
+    else:
+        names = f"{a['name']} (L_adapt) + {m['name']} (L_match)"
+    if record.get("standin"):
+        if "stand-in" in names:
+            return f"encoders: {names}"
+        return f"encoders: {names} (stand-in for the paper's CLIP ViT-B/32 and DINOv3 ViT-L/16)"
+    return f"encoders: {names} (the paper's encoders)"
+
+
+def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Callable | None = None):
+    """Optimise; returns ``(final textures {m: [C,H,W]}, LoopResult, loss config)``."""
+    torch.manual_seed(config.seed)
+    objective, loss_cfg = build_objective(config, encoders)
+    params = {m: LaplacianTexture(t, config.pyramid_levels, prep.finest.get(m, 0)).to(prep.device)
+              for m, t in prep.originals.items()}
+    loop: LoopResult = optimise(prep.views, params, prep.targets, objective, config.steps, lr=config.lr,
+                                anchor_weight=config.anchor_weight, views_per_step=config.views_per_step,
+                                seed=config.seed, progress=config.progress, on_step=on_step)
+    with torch.no_grad():
+        final = {m: blend_seen(p(), prep.originals[m], prep.masks[m]) for m, p in params.items()}
+    return final, loop, loss_cfg
+
+
+def enhance(
+    asset_path: str | Path,
+    reference: str | Path,
+    out_dir: str | Path,
+    config: EnhanceConfig | None = None,
+    *,
+    cameras: str | Path | None = None,
+    ground_truth: str | Path | None = None,
+    encoders: tuple | None = None,
+    on_step: Callable[[int, dict], None] | None = None,
+    log: Callable[[str], None] | None = print,
+) -> EnhanceResult:
+    """Enhance ``asset_path``'s base colour toward the edited ``reference`` views.
+
+    Args:
+        asset_path: GLB/glTF/OBJ/... asset (geometry is kept exactly).
+        reference: edited 2x2 rig grid image, or folder of views + ``cameras.json`` (see
+            :mod:`photo3d.enhance.references`).
+        out_dir: output folder (created).
+        config: settings (default :class:`EnhanceConfig`).
+        cameras: cameras JSON for a folder of views (default ``reference/cameras.json``).
+        ground_truth: optional asset with the same geometry and the true texture; when given,
+            held-out metrics before/after are computed and recorded.
+        encoders: ``(adapt, match)`` encoders to use instead of ``config.encoders``.
+        on_step: called after every step with ``(step, record)``.
+        log: where progress lines go (``None`` = silent).
+
+    Returns:
+        :class:`EnhanceResult`.
+
+    Raises:
+        Photo3DError: missing files, unusable assets or references (one-line messages).
+        KeyboardInterrupt: on Ctrl-C; nothing is written then.
+    """
+    from photo3d.enhance.record import write_outputs
+
+    config = config or EnhanceConfig()
+    say = log or (lambda _msg: None)
+    t0 = time.perf_counter()
+    device = resolve_device(config.device)
+    references = load_references(reference, config.resolution, cameras)
+    asset, notes = load_for_enhance(asset_path, config.texture_size)
+    for note in notes:
+        say(f"note: {note}")
+    prep = prepare(asset, references, config, device, notes)
+    if encoders is not None and config.loss in ("l1", "l2"):
+        enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
+    elif encoders is not None:
+        enc_record = {"adapt": encoders[0].describe(), "match": encoders[1].describe(),
+                      "standin": bool(encoders[0].is_standin or encoders[1].is_standin), "reason": "given by the caller"}
+    else:
+        encoders, enc_record = load_loss_encoders(config, device)
+    say(describe_encoders(enc_record))
+    say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
+        f"{config.steps} steps of loss {config.loss}")
+    t_setup = time.perf_counter() - t0
+    final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
+    timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
+              "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
+    return write_outputs(Path(out_dir), prep, final, loop, config, enc_record, loss_cfg, timing, t0,
+                         ground_truth=ground_truth, encoders=encoders, log=say)

@@ -1,0 +1,108 @@
+"""The optimised base-colour texture: the original plus a multi-resolution Laplacian residual.
+
+Why a pyramid of residuals rather than free texels
+    The texture is ``original + sum_l upsample(delta_l)`` with ``delta_l`` at ``size / 2**l``
+    texels, all initialised to zero, so step 0 reproduces the original *exactly* (no resampling
+    round trip). Adam normalises each parameter's step, so one coarse texel moves a whole
+    ``2**l x 2**l`` patch by the learning rate at once: global colour and shading shifts (which
+    the edited views often carry) converge in a few steps, while the finest level, whose texels
+    each receive the gradient of only a pixel or two, adds detail. With free texels the same
+    learning rate either crawls on low frequencies or makes the high ones noisy. Textures are
+    sampled bilinearly by the renderer, so a texel the references never see gets zero gradient
+    from the loss; the final texture is still blended with the original through the texel
+    visibility mask (:mod:`photo3d.enhance.visibility`) because the coarse levels spread
+    updates beyond the seen texels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LaplacianTexture(nn.Module):
+    """``[C, H, W]`` texture = original + sum of upsampled residual levels (only RGB is optimised).
+
+    Args:
+        original: ``[C, H, W]`` float texture in [0, 1] (C = 3 or 4; alpha is kept as is).
+        levels: number of pyramid levels; level ``l`` has ``ceil(H / 2**l) x ceil(W / 2**l)``
+            texels. ``levels=1`` is a plain per-texel parameterisation.
+        finest: index of the finest level (0 = full resolution). Views that sample the texture
+            every ``s`` texels cannot constrain detail finer than that: the free texels between
+            samples only pick up noise (the adversarial speckle that feature losses produce), so
+            :func:`finest_level` starts the pyramid at ``2**finest ~ s``. The original's own
+            fine detail is kept either way; only the *update* is band-limited.
+
+    Example:
+        >>> tex = LaplacianTexture(torch.rand(3, 64, 64), levels=4)
+        >>> torch.equal(tex(), tex.original)
+        True
+    """
+
+    def __init__(self, original: torch.Tensor, levels: int = 5, finest: int = 0) -> None:
+        super().__init__()
+        if original.ndim != 3 or original.shape[0] not in (3, 4):
+            raise ValueError(f"original texture must be [3|4, H, W], got {tuple(original.shape)}")
+        self.register_buffer("original", original.detach().float().clone())
+        _, h, w = original.shape
+        # do not go below 4 texels: a 1x1 level would just be a global colour offset per channel,
+        # which the next level already expresses
+        max_levels = 1 + int(torch.log2(torch.tensor(min(h, w) / 4.0)).clamp(min=0))
+        self.finest = max(0, min(int(finest), max_levels - 1))
+        levels = max(1, min(levels, max_levels - self.finest))
+        self.deltas = nn.ParameterList([
+            nn.Parameter(torch.zeros(1, 3, -(-h // 2**lvl), -(-w // 2**lvl), device=original.device))
+            for lvl in range(self.finest, self.finest + levels)
+        ])
+
+    @property
+    def levels(self) -> int:
+        return len(self.deltas)
+
+    def residual(self) -> torch.Tensor:
+        """``[3, H, W]`` sum of the upsampled residual levels."""
+        _, h, w = self.original.shape
+        total = torch.zeros(1, 3, h, w, device=self.original.device)
+        for delta in self.deltas:
+            # bilinear (not nearest) so coarse updates stay smooth and do not print blocks
+            if delta.shape[-2:] == (h, w):
+                total = total + delta
+            else:
+                total = total + F.interpolate(delta, size=(h, w), mode="bilinear", align_corners=False)
+        return total[0]
+
+    def forward(self) -> torch.Tensor:
+        """``[C, H, W]`` current texture in [0, 1]."""
+        rgb = (self.original[:3] + self.residual()).clamp(0.0, 1.0)
+        if self.original.shape[0] == 4:
+            return torch.cat([rgb, self.original[3:]], dim=0)
+        return rgb
+
+
+def blend_seen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``mask * optimised + (1 - mask) * original``: texels no reference sees keep their values.
+
+    Args:
+        optimised, original: ``[C, H, W]`` textures.
+        mask: ``[H, W]`` or ``[1, H, W]`` float/bool texel visibility in [0, 1].
+
+    Returns:
+        ``[C, H, W]`` texture.
+    """
+    m = mask.to(optimised.dtype).reshape(1, *optimised.shape[-2:])
+    return m * optimised + (1.0 - m) * original
+
+
+def finest_level(spacing: float) -> int:
+    """Finest useful pyramid level for views that sample the texture every ``spacing`` texels.
+
+    Samples ``s`` texels apart resolve periods of ``2 s`` texels at best (Nyquist), so the
+    finest level has texels ``2**k ~ 2 s`` wide: ``k = floor(log2(s)) + 1`` when the views
+    undersample the texture (``s > 1``), else 0.
+    """
+    if spacing <= 1.0:
+        return 0
+    return int(math.floor(math.log2(spacing))) + 1

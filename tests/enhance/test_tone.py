@@ -1,0 +1,51 @@
+"""Tone matching of references to renders."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from photo3d.enhance.tone import foreground_mask, match_tone
+
+
+def _scene(seed: int, gain: float, offset: float, spread: float = 1.0):
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.ones(2, 3, 32, 32)
+    obj = (0.4 + 0.2 * spread * torch.rand(2, 3, 16, 16, generator=gen)) * gain + offset
+    img[:, :, 8:24, 8:24] = obj
+    return img
+
+
+def _fg_stats(img):
+    fg = img[:, :, 8:24, 8:24]
+    return fg.mean(dim=(2, 3)), fg.std(dim=(2, 3))
+
+
+@pytest.mark.parametrize("mode", ["mean", "meanstd", "histogram"])
+def test_moves_reference_statistics_toward_render(mode):
+    render = _scene(0, 1.0, 0.0)
+    ref = _scene(1, 1.1, -0.15, spread=2.0)  # darker, more contrast
+    out = match_tone(ref, render, mode=mode)
+    m_r, s_r = _fg_stats(render)
+    m_in, s_in = _fg_stats(ref)
+    m_out, s_out = _fg_stats(out)
+    assert (m_out - m_r).abs().max() < 0.5 * (m_in - m_r).abs().min()
+    if mode != "mean":
+        assert (s_out - s_r).abs().max() < 0.5 * (s_in - s_r).abs().min()
+    else:  # mean matching keeps the reference's contrast
+        assert torch.allclose(s_out, s_in, atol=1e-4)
+
+
+def test_background_stays_white_and_none_is_identity():
+    render = _scene(0, 1.0, 0.0)
+    ref = _scene(1, 0.8, 0.0)
+    out = match_tone(ref, render, mode="meanstd")
+    assert torch.equal(out[:, :, :8], ref[:, :, :8])
+    assert torch.equal(match_tone(ref, render, mode="none"), ref)
+
+
+def test_foreground_mask_and_bad_mode():
+    img = _scene(0, 1.0, 0.0)
+    assert foreground_mask(img).sum() == 2 * 16 * 16
+    with pytest.raises(ValueError):
+        match_tone(img, img, mode="bogus")
