@@ -35,6 +35,9 @@ class FixedViews:
         self.cameras = cameras
         self.shading = shading
         self.fragments = rasterize(mesh, cameras, backend=backend, ssaa=ssaa)
+        # One Fragments object per view subset: shade() caches geometry-only state on it, so
+        # reusing the same object across steps keeps that cache warm.
+        self._subsets: dict[tuple[int, ...], Fragments] = {}
 
     def __len__(self) -> int:
         return len(self.cameras)
@@ -43,10 +46,14 @@ class FixedViews:
         """Fragments of the views ``idx`` (all views when ``None``)."""
         if idx is None:
             return self.fragments
-        idx = torch.as_tensor(idx, dtype=torch.long, device=self.fragments.face_id.device)
-        f = self.fragments
-        centers = None if f.camera_centers is None else f.camera_centers[idx]
-        return replace(f, face_id=f.face_id[idx], bary=f.bary[idx], depth=f.depth[idx], camera_centers=centers)
+        key = tuple(int(i) for i in torch.as_tensor(idx).reshape(-1).tolist())
+        if key not in self._subsets:
+            f = self.fragments
+            sel = torch.tensor(key, dtype=torch.long, device=f.face_id.device)
+            centers = None if f.camera_centers is None else f.camera_centers[sel]
+            self._subsets[key] = replace(f, face_id=f.face_id[sel], bary=f.bary[sel], depth=f.depth[sel],
+                                         camera_centers=centers)
+        return self._subsets[key]
 
     def render(self, textures: Sequence[torch.Tensor | None] | None = None,
                idx: Sequence[int] | torch.Tensor | None = None) -> RenderOutput:
