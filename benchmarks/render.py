@@ -170,7 +170,10 @@ def mitsuba_times(mesh, cams, repeats: int, spp: int = 4, threads: int = 0) -> t
     }
     scene = mi.load_dict({"type": "scene", "integrator": {"type": "prb", "max_depth": 2}, "sensor": sensor,
                           "light": {"type": "constant"}, **shapes})
-    fwd = timeit(lambda: dr.eval(mi.render(scene, spp=spp)), repeats)
+    # Dr.Jit launches kernels asynchronously: time until the pixels are read back, and vary the
+    # seed so no call can reuse an earlier result.
+    seeds = iter(range(1, 1 << 30))
+    fwd = timeit(lambda: np.array(mi.render(scene, spp=spp, seed=next(seeds))), repeats)
     params = mi.traverse(scene)
     keys = [k for k in params.keys() if  # noqa: SIM118 - SceneParameters, not a dict
             k.endswith("reflectance.data")]
@@ -181,10 +184,10 @@ def mitsuba_times(mesh, cams, repeats: int, spp: int = 4, threads: int = 0) -> t
         for k in keys:
             dr.enable_grad(params[k])
         params.update()
-        img = mi.render(scene, params, spp=spp)
+        img = mi.render(scene, params, spp=spp, seed=next(seeds))
         dr.backward(dr.mean(img, axis=None))
         for k in keys:
-            dr.eval(dr.grad(params[k]))
+            np.array(dr.grad(params[k]))  # read back: waits for the kernels
 
     try:
         return fwd, timeit(step, repeats)
