@@ -19,6 +19,8 @@ test:
 bench: setup
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/losses.py
+	$(BIN)/python benchmarks/train.py --threads 2
+	$(BIN)/python benchmarks/builder.py
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except Photo3DError as exc:
         print(f"photo3d {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"photo3d {args.command}: interrupted; finished files were kept, nothing half-written", file=sys.stderr)
         return 130
