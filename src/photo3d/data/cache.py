@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from photo3d.io import atomic_path
+from photo3d.io.atomic import json_default
 
 DONE = ".done.json"
 FAIL = ".fail.json"
@@ -49,15 +50,7 @@ def write_atomic(path: Path, data: bytes, fsync: bool = False) -> Path:
 
 def dumps(obj: Any) -> bytes:
     """Canonical JSON bytes (sorted keys): identical inputs give identical files."""
-    return (json.dumps(obj, sort_keys=True, ensure_ascii=False, default=_default) + "\n").encode("utf-8")
-
-
-def _default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    return (json.dumps(obj, sort_keys=True, ensure_ascii=False, default=json_default) + "\n").encode("utf-8")
 
 
 class StageCache:

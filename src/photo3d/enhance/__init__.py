@@ -6,9 +6,7 @@ Light to import: the torch-heavy parts load on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from photo3d._lazy import lazy_exports
 from photo3d.enhance.config import EnhanceConfig
 
 _LAZY: dict[str, str] = {
@@ -32,15 +30,6 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'photo3d.enhance' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_LAZY))
-
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 __all__ = ["EnhanceConfig", *_LAZY]
