@@ -7,14 +7,19 @@ import pytest
 from photo3d.cameras import (
     RIG_FOV_DEG,
     RIG_RADIUS,
+    STEP1X3D_AZIMUTHS_DEG,
+    STEP1X3D_ELEVATIONS_DEG,
     Cameras,
     heldout_cameras,
     intrinsics,
     look_at,
     orbit_cameras,
+    orthographic_intrinsics,
     random_cameras,
+    random_cameras_like,
     rig_cameras,
     ring_cameras,
+    step1x3d_rig_cameras,
 )
 
 
@@ -94,3 +99,75 @@ def test_json_round_trip_and_indexing():
 def test_resized_keeps_fov():
     cams = rig_cameras().resized(128)
     np.testing.assert_allclose(cams.K[0], intrinsics(RIG_FOV_DEG, 128))
+
+
+def test_orthographic_intrinsics_and_projection_formula():
+    K = orthographic_intrinsics(0.55, 768)
+    assert K[0, 0] == K[1, 1] == pytest.approx(768 / 1.1) and K[0, 2] == K[1, 2] == 384
+    cams = orbit_cameras([0.0], 0.0, radius=1.8, resolution=768, ortho_half_extent=0.55)
+    assert cams.is_orthographic and cams.ortho_half_extent[0] == pytest.approx(0.55)
+    assert not rig_cameras().is_orthographic
+    with pytest.raises(ValueError, match="orthographic cameras only"):
+        rig_cameras().ortho_half_extent  # noqa: B018
+    with pytest.raises(ValueError, match="projection"):
+        Cameras(cams.c2w, cams.K, 8, 8, projection="fisheye")
+    # Resizing keeps the extent (K scales with the image), indexing keeps the projection.
+    assert cams.resized(64).ortho_half_extent[0] == pytest.approx(0.55) and cams[0].is_orthographic
+    np.testing.assert_allclose(cams.forward[0], [0.0, -1.0, 0.0], atol=1e-12)
+
+
+def test_orthographic_json_round_trip():
+    cams = step1x3d_rig_cameras(64)
+    doc = json.loads(json.dumps(cams.to_json()))
+    assert doc["projection"] == "orthographic"
+    back = Cameras.from_json(doc)
+    assert back.is_orthographic
+    np.testing.assert_allclose(back.c2w, cams.c2w)
+    np.testing.assert_allclose(back.K, cams.K)
+    del doc["projection"]  # files written before projections existed are perspective
+    assert Cameras.from_json(doc).projection == "perspective"
+    with pytest.raises(ValueError, match="projection"):
+        Cameras.from_json({**doc, "projection": "fisheye"})
+
+
+def _upstream_step1x3d_c2w(elev_deg, azim_deg, dist):
+    """Step1X-3D's ``get_c2w`` written out from its formulas (OpenGL axes: right, up, backward)."""
+    e, a = math.radians(elev_deg), math.radians(azim_deg)
+    pos = dist * np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
+    lookat = -pos / np.linalg.norm(pos)
+    right = np.cross(lookat, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, lookat)
+    up /= np.linalg.norm(up)
+    return np.stack([right, up, -lookat], 1), pos
+
+
+def test_step1x3d_rig_matches_the_upstream_camera_formula():
+    cams = step1x3d_rig_cameras()
+    assert len(cams) == 6 and cams.width == 768 and cams.is_orthographic
+    np.testing.assert_allclose(cams.yaw_deg, [180, 90, 0, 270, 0, 0])
+    np.testing.assert_allclose(cams.pitch_deg, STEP1X3D_ELEVATIONS_DEG)
+    for i, (x, elev) in enumerate(zip(STEP1X3D_AZIMUTHS_DEG, STEP1X3D_ELEVATIONS_DEG)):
+        rot, pos = _upstream_step1x3d_c2w(elev, x - 90.0, 1.8)
+        np.testing.assert_allclose(cams.centers[i], pos, atol=1e-9)
+        # OpenGL (right, up, backward) -> OpenCV (right, down, forward): negate y and z.
+        np.testing.assert_allclose(cams.c2w[i, :3, :3], rot * np.array([1.0, -1.0, -1.0]), atol=1e-6)
+    # View 0 sees the front: a glTF front faces -Y in the world frame.
+    np.testing.assert_allclose(cams.forward[0], [0.0, 1.0, 0.0], atol=1e-12)
+    # Top view: looking down from just behind the zenith; image up is world -Y (the front).
+    assert cams.forward[4][2] < -0.999 and cams.c2w[4, 1, 1] > 0.999
+
+
+def test_cat_and_random_cameras_like_keep_the_projection():
+    rig = step1x3d_rig_cameras(32)
+    extra = random_cameras_like(rig, 3, seed=1)
+    assert extra.is_orthographic and len(extra) == 3 and (extra.width, extra.height) == (32, 32)
+    np.testing.assert_allclose(extra.K, np.repeat(rig.K[:1], 3, 0))
+    np.testing.assert_allclose(np.linalg.norm(extra.centers, axis=1), 1.8)
+    assert np.all((extra.pitch_deg >= -30) & (extra.pitch_deg <= 60))
+    both = Cameras.cat([rig, extra])
+    assert len(both) == 9 and both.is_orthographic
+    np.testing.assert_allclose(both.yaw_deg[6:], extra.yaw_deg)
+    np.testing.assert_allclose(random_cameras_like(rig, 3, seed=1).c2w, extra.c2w)  # seeded
+    with pytest.raises(ValueError, match="concatenate"):
+        Cameras.cat([rig, rig_cameras(32)])

@@ -16,6 +16,13 @@ Camera matrices
     (row i, col j) covering [j, j+1) x [i, i+1) so its centre is (j + 0.5, i + 0.5). Depth is the
     camera-space z (distance along the optical axis).
 
+Projections
+    ``perspective`` (the default): a camera-space point (X, Y, Z) lands at pixel
+    ``(fx X / Z + cx, fy Y / Z + cy)``. ``orthographic``: at ``(fx X + cx, fy Y + cy)``, so ``K``
+    holds pixels per world unit; a view spans ``±ortho_half_extent`` world units vertically
+    (``0.5 H / fy``) around the optical axis. Depth is the camera z for both. One batch of
+    cameras has one projection.
+
 The Photo3D rig (from the released code)
     4 views at yaw 0, 90, 180, 270 degrees, pitch 0, r = 1.7, vertical FoV 39.6 degrees,
     512 x 512 pixels, white background. The 2x2 grid (1024 x 1024) is row-major:
@@ -38,17 +45,40 @@ RIG_RESOLUTION: int = 512
 RIG_BACKGROUND: tuple[float, float, float] = (1.0, 1.0, 1.0)
 RIG_GRID: tuple[int, int] = (2, 2)  # rows, cols
 
+PROJECTIONS: tuple[str, ...] = ("perspective", "orthographic")
+
+# The Step1X-3D texture rig (stepfun-ai/Step1X-3D, step1x3d_texture/pipelines/
+# step1x_3d_texture_synthesis_pipeline.py): orthographic +-0.55, distance 1.8, 768 px, six views
+# listed upstream as elevations [0, 0, 0, 0, 89.99, -89.99] and azimuths [x - 90 for x in
+# [0, 90, 180, 270, 180, 180]]. Upstream places a camera at d (cos e cos a, cos e sin a, sin e)
+# in a Z-up frame that equals ours (its mesh loader maps glTF's Y-up to Z-up by (x, y, z) ->
+# (x, -z, y), as we do), with +Z up, so azimuth a is measured from +X towards +Y while our yaw is
+# measured from +Y towards +X: yaw = 90 - a = 180 - x. The views are therefore yaw 180 (the
+# front), 90, 0 (the back), 270, then top and bottom seen from yaw 0 (the top view has the
+# front at the top of the image); the pitch is the elevation.
+# Baking upstream weights the views [1, 0.1, 0.5, 0.1, 0.05, 0.05] with cos^4 view-angle weights.
+STEP1X3D_AZIMUTHS_DEG: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0, 180.0, 180.0)  # "x" upstream
+STEP1X3D_ELEVATIONS_DEG: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 89.99, -89.99)
+STEP1X3D_RADIUS: float = 1.8
+STEP1X3D_HALF_EXTENT: float = 0.55
+STEP1X3D_RESOLUTION: int = 768
+STEP1X3D_VIEW_WEIGHTS: tuple[float, ...] = (1.0, 0.1, 0.5, 0.1, 0.05, 0.05)
+STEP1X3D_BAKE_EXPONENT: float = 4.0
+
 
 @dataclass
 class Cameras:
-    """A batch of N pinhole cameras of one image size.
+    """A batch of N cameras of one image size and one projection.
 
     Attributes:
         c2w: ``[N, 4, 4]`` float64 camera-to-world matrices (OpenCV axes).
-        K: ``[N, 3, 3]`` float64 intrinsics in pixels.
+        K: ``[N, 3, 3]`` float64 intrinsics in pixels (pixels per world unit when orthographic).
         width, height: image size in pixels.
         yaw_deg, pitch_deg, radius: orbit parameters when the cameras came from an orbit
             (``None`` otherwise); kept for filenames, grids and JSON.
+        near, far: clipping distances along the camera z.
+        meta: free-form notes carried along (not serialised).
+        projection: ``"perspective"`` or ``"orthographic"`` (see the module docstring).
     """
 
     c2w: np.ndarray
@@ -61,21 +91,43 @@ class Cameras:
     near: float = 0.05
     far: float = 100.0
     meta: dict = field(default_factory=dict)
+    projection: str = "perspective"
 
     def __post_init__(self) -> None:
         self.c2w = np.asarray(self.c2w, dtype=np.float64).reshape(-1, 4, 4)
         self.K = np.asarray(self.K, dtype=np.float64).reshape(-1, 3, 3)
         if len(self.c2w) != len(self.K):
             raise ValueError(f"c2w has {len(self.c2w)} cameras but K has {len(self.K)}")
+        if self.projection not in PROJECTIONS:
+            raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {self.projection!r}")
+
+    @property
+    def is_orthographic(self) -> bool:
+        return self.projection == "orthographic"
+
+    @property
+    def ortho_half_extent(self) -> np.ndarray:
+        """``[N]`` half the vertical extent of each orthographic view in world units (``0.5 H / fy``)."""
+        if not self.is_orthographic:
+            raise ValueError("ortho_half_extent is defined for orthographic cameras only")
+        return 0.5 * self.height / self.K[:, 1, 1]
+
+    @property
+    def forward(self) -> np.ndarray:
+        """``[N, 3]`` unit viewing directions (camera +z) in world space."""
+        return self.c2w[:, :3, 2].copy()
+
+    def _like(self, c2w: np.ndarray, K: np.ndarray, width: int, height: int, idx=None) -> "Cameras":
+        pick = (lambda a: a) if idx is None else (lambda a: None if a is None else np.asarray(a)[idx])
+        return Cameras(c2w, K, width, height, pick(self.yaw_deg), pick(self.pitch_deg), pick(self.radius),
+                       self.near, self.far, dict(self.meta), self.projection)
 
     def __len__(self) -> int:
         return len(self.c2w)
 
     def __getitem__(self, idx) -> "Cameras":
         idx = np.atleast_1d(np.arange(len(self))[idx])
-        pick = lambda a: None if a is None else np.asarray(a)[idx]  # noqa: E731
-        return Cameras(self.c2w[idx], self.K[idx], self.width, self.height, pick(self.yaw_deg),
-                       pick(self.pitch_deg), pick(self.radius), self.near, self.far, dict(self.meta))
+        return self._like(self.c2w[idx], self.K[idx], self.width, self.height, idx)
 
     @property
     def w2c(self) -> np.ndarray:
@@ -87,14 +139,28 @@ class Cameras:
         """``[N, 3]`` camera positions in world space."""
         return self.c2w[:, :3, 3].copy()
 
+    @staticmethod
+    def cat(items: Sequence["Cameras"]) -> "Cameras":
+        """One batch from several of the same image size and projection (orbit fields kept when
+        every batch has them)."""
+        first = items[0]
+        for c in items[1:]:
+            if (c.width, c.height, c.projection) != (first.width, first.height, first.projection):
+                raise ValueError(f"cannot concatenate {c.width}x{c.height} {c.projection} cameras with "
+                                 f"{first.width}x{first.height} {first.projection} ones")
+        join = lambda name: (None if any(getattr(c, name) is None for c in items)  # noqa: E731
+                             else np.concatenate([np.asarray(getattr(c, name)) for c in items]))
+        return Cameras(np.concatenate([c.c2w for c in items]), np.concatenate([c.K for c in items]), first.width,
+                       first.height, join("yaw_deg"), join("pitch_deg"), join("radius"), first.near, first.far,
+                       dict(first.meta), first.projection)
+
     def resized(self, width: int, height: int | None = None) -> "Cameras":
-        """The same cameras at another image size (intrinsics scaled, FoV unchanged)."""
+        """The same cameras at another image size (intrinsics scaled, FoV / extent unchanged)."""
         height = width if height is None else height
         K = self.K.copy()
         K[:, 0] *= width / self.width
         K[:, 1] *= height / self.height
-        return Cameras(self.c2w.copy(), K, width, height, self.yaw_deg, self.pitch_deg, self.radius,
-                       self.near, self.far, dict(self.meta))
+        return self._like(self.c2w.copy(), K, width, height)
 
     def to_json(self) -> dict:
         """A JSON-serialisable description; :meth:`from_json` reads it back."""
@@ -105,6 +171,7 @@ class Cameras:
             "height": self.height,
             "near": self.near,
             "far": self.far,
+            "projection": self.projection,
             "cameras": [],
         }
         for i in range(len(self)):
@@ -128,10 +195,13 @@ class Cameras:
             raise ValueError(f"not a photo3d cameras document ({exc!r})") from exc
         if c2w.shape[1:] != (4, 4) or K.shape[1:] != (3, 3):
             raise ValueError(f"camera matrices have shapes {c2w.shape} and {K.shape}; want [N,4,4] and [N,3,3]")
+        projection = data.get("projection", "perspective")
+        if projection not in PROJECTIONS:
+            raise ValueError(f"unknown projection {projection!r}; want one of {', '.join(PROJECTIONS)}")
         extra = {k: (np.array([c[k] for c in cams]) if all(k in c for c in cams) else None)
                  for k in ("yaw_deg", "pitch_deg", "radius")}
         return cls(c2w, K, width, height, near=float(data.get("near", 0.05)),
-                   far=float(data.get("far", 100.0)), **extra)
+                   far=float(data.get("far", 100.0)), projection=projection, **extra)
 
 
 def fov_to_focal(fov_deg: float, size: int) -> float:
@@ -143,6 +213,16 @@ def intrinsics(fov_deg: float, width: int, height: int | None = None) -> np.ndar
     """``[3, 3]`` intrinsics for a vertical FoV; square pixels, principal point at the centre."""
     height = width if height is None else height
     f = fov_to_focal(fov_deg, height)
+    return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
+
+
+def orthographic_intrinsics(half_extent: float, width: int, height: int | None = None) -> np.ndarray:
+    """``[3, 3]`` orthographic "intrinsics": ``half_extent`` world units from the centre to the top
+    edge, square pixels, principal point at the centre (``fx = fy = 0.5 H / half_extent``)."""
+    height = width if height is None else height
+    if half_extent <= 0:
+        raise ValueError(f"half_extent must be positive, got {half_extent}")
+    f = 0.5 * height / half_extent
     return np.array([[f, 0.0, width / 2.0], [0.0, f, height / 2.0], [0.0, 0.0, 1.0]])
 
 
@@ -173,22 +253,48 @@ def orbit_cameras(
     radius: float | Sequence[float] = RIG_RADIUS,
     fov_deg: float = RIG_FOV_DEG,
     resolution: int = RIG_RESOLUTION,
+    ortho_half_extent: float | None = None,
 ) -> Cameras:
     """Cameras on an orbit around the origin, one per (yaw, pitch) pair.
 
-    ``pitches_deg`` and ``radius`` broadcast against ``yaws_deg``.
+    ``pitches_deg`` and ``radius`` broadcast against ``yaws_deg``. With ``ortho_half_extent``
+    the cameras are orthographic, spanning ``±ortho_half_extent`` world units (``fov_deg`` is
+    then unused).
     """
     yaws = np.asarray(yaws_deg, dtype=np.float64).reshape(-1)
     pitches = np.broadcast_to(np.asarray(pitches_deg, dtype=np.float64), yaws.shape).copy()
     radii = np.broadcast_to(np.asarray(radius, dtype=np.float64), yaws.shape).copy()
     c2w = np.stack([look_at(orbit_position(a, e, r)) for a, e, r in zip(yaws, pitches, radii)])
-    K = np.repeat(intrinsics(fov_deg, resolution)[None], len(yaws), axis=0)
-    return Cameras(c2w, K, resolution, resolution, yaws, pitches, radii)
+    if ortho_half_extent is None:
+        K1, projection = intrinsics(fov_deg, resolution), "perspective"
+    else:
+        K1, projection = orthographic_intrinsics(ortho_half_extent, resolution), "orthographic"
+    K = np.repeat(K1[None], len(yaws), axis=0)
+    return Cameras(c2w, K, resolution, resolution, yaws, pitches, radii, projection=projection)
 
 
 def rig_cameras(resolution: int = RIG_RESOLUTION) -> Cameras:
     """The Photo3D rig: yaw 0/90/180/270, pitch 0, r 1.7, FoV 39.6 degrees (grid order)."""
     return orbit_cameras(RIG_YAWS_DEG, RIG_PITCH_DEG, RIG_RADIUS, RIG_FOV_DEG, resolution)
+
+
+def step1x3d_yaw(azimuth_deg: float) -> float:
+    """Our yaw for an entry ``x`` of Step1X-3D's azimuth list (its camera azimuth is ``x - 90``).
+
+    See :data:`STEP1X3D_AZIMUTHS_DEG`: ``yaw = 180 - x`` (mod 360), so entry 0 is yaw 180, the front.
+    """
+    return float((180.0 - azimuth_deg) % 360.0)
+
+
+def step1x3d_rig_cameras(resolution: int = STEP1X3D_RESOLUTION) -> Cameras:
+    """The Step1X-3D texture rig in our conventions: 6 orthographic views (±0.55, r 1.8).
+
+    Order as upstream: yaw 180 (front), 90, 0 (back), 270 at pitch 0, then top (pitch 89.99) and
+    bottom (pitch -89.99), both from yaw 0. Bake weights: :data:`STEP1X3D_VIEW_WEIGHTS`.
+    """
+    yaws = [step1x3d_yaw(x) for x in STEP1X3D_AZIMUTHS_DEG]
+    return orbit_cameras(yaws, STEP1X3D_ELEVATIONS_DEG, STEP1X3D_RADIUS, resolution=resolution,
+                         ortho_half_extent=STEP1X3D_HALF_EXTENT)
 
 
 def ring_cameras(
@@ -218,6 +324,24 @@ def random_cameras(
     yaws = rng.uniform(0.0, 360.0, n_views)
     pitches = rng.uniform(*pitch_range_deg, n_views)
     return orbit_cameras(yaws, pitches, radius, fov_deg, resolution)
+
+
+def random_cameras_like(
+    cameras: Cameras,
+    n_views: int,
+    seed: int = 0,
+    pitch_range_deg: tuple[float, float] = (-30.0, 60.0),
+) -> Cameras:
+    """``n_views`` random orbit views with the intrinsics, size and projection of ``cameras[0]``,
+    at the mean distance of ``cameras`` from the origin (yaw uniform, pitch uniform in range). Seeded."""
+    rng = np.random.default_rng(seed)
+    yaws = rng.uniform(0.0, 360.0, n_views)
+    pitches = rng.uniform(*pitch_range_deg, n_views)
+    radius = float(np.linalg.norm(cameras.centers, axis=1).mean())
+    c2w = np.stack([look_at(orbit_position(a, e, radius)) for a, e in zip(yaws, pitches)]).reshape(-1, 4, 4)
+    K = np.repeat(cameras.K[:1], n_views, axis=0)
+    return Cameras(c2w, K, cameras.width, cameras.height, yaws, pitches, np.full(n_views, radius), cameras.near,
+                   cameras.far, projection=cameras.projection)
 
 
 def heldout_cameras(resolution: int = RIG_RESOLUTION, pitches_deg=(-20.0, 20.0)) -> Cameras:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: threa
 # Jacobians, a sequential front-to-back loop over all Gaussians at every pixel. No shared code.
 
 def dense_render(means, log_scales, quats_wxyz, opacity_logits, colors, c2w, K, width, height,
-                 background=(1.0, 1.0, 1.0), eps2d=0.3, near=0.05, far=100.0):
+                 background=(1.0, 1.0, 1.0), eps2d=0.3, near=0.05, far=100.0, orthographic=False):
     """Returns (rgb [N,H,W,3], alpha [N,H,W]) for N cameras."""
     means, colors = np.asarray(means, float), np.asarray(colors, float)
     rot = Rotation.from_quat(np.asarray(quats_wxyz, float)[:, [1, 2, 3, 0]]).as_matrix()
@@ -35,11 +35,15 @@ def dense_render(means, log_scales, quats_wxyz, opacity_logits, colors, c2w, K, 
             x, y, z = Rw @ means[g] + t
             if not (near < z < far):
                 continue
-            limx, limy = 1.3 * 0.5 * width / fx, 1.3 * 0.5 * height / fy
-            tx, ty = np.clip(x / z, -limx, limx) * z, np.clip(y / z, -limy, limy) * z
-            J = np.array([[fx / z, 0.0, -fx * tx / z**2], [0.0, fy / z, -fy * ty / z**2]])
+            if orthographic:  # a linear map: its Jacobian is exact
+                J, mu = np.array([[fx, 0.0, 0.0], [0.0, fy, 0.0]]), np.array([fx * x + cx, fy * y + cy])
+            else:
+                limx, limy = 1.3 * 0.5 * width / fx, 1.3 * 0.5 * height / fy
+                tx, ty = np.clip(x / z, -limx, limx) * z, np.clip(y / z, -limy, limy) * z
+                J = np.array([[fx / z, 0.0, -fx * tx / z**2], [0.0, fy / z, -fy * ty / z**2]])
+                mu = np.array([fx * x / z + cx, fy * y / z + cy])
             cov2 = J @ Rw @ cov_w[g] @ Rw.T @ J.T + eps2d * np.eye(2)
-            splats.append((z, np.array([fx * x / z + cx, fy * y / z + cy]), np.linalg.inv(cov2), g))
+            splats.append((z, mu, np.linalg.inv(cov2), g))
         splats.sort(key=lambda s: s[0])
         T = np.ones((height, width))
         rgb = np.zeros((height, width, 3))
@@ -80,6 +84,20 @@ def test_tiled_matches_dense_reference(seed):
     assert np.abs(out.rgb.permute(0, 2, 3, 1).numpy() - ref_rgb).max() < 1e-6
     assert np.abs(out.alpha[:, 0].numpy() - ref_alpha).max() < 1e-6
     assert ref_alpha.max() > 0.5  # the scene is actually visible
+
+
+def test_orthographic_matches_dense_reference_and_ignores_distance():
+    g = _scene(40, 2, torch.float64)
+    near = orbit_cameras([30.0, 200.0], [10.0, -15.0], radius=1.8, resolution=40, ortho_half_extent=0.55)
+    far = orbit_cameras([30.0, 200.0], [10.0, -15.0], radius=6.0, resolution=40, ortho_half_extent=0.55)
+    out = render_gaussians(g, near, backend="torch", t_min=0.0)
+    ref_rgb, ref_alpha = dense_render(g.means, g.log_scales, g.quats, g.opacity_logits, g.colors,
+                                      near.c2w, near.K, near.width, near.height, orthographic=True)
+    assert np.abs(out.rgb.permute(0, 2, 3, 1).numpy() - ref_rgb).max() < 1e-6
+    assert np.abs(out.alpha[:, 0].numpy() - ref_alpha).max() < 1e-6
+    assert ref_alpha.max() > 0.5
+    # A parallel projection does not depend on how far away the camera is.
+    assert torch.allclose(render_gaussians(g, far, backend="torch", t_min=0.0).rgb, out.rgb, atol=1e-9)
 
 
 def test_float32_and_early_stop_close_to_reference():

@@ -50,9 +50,9 @@ class FixedViews:
         if key not in self._subsets:
             f = self.fragments
             sel = torch.tensor(key, dtype=torch.long, device=f.face_id.device)
-            centers = None if f.camera_centers is None else f.camera_centers[sel]
+            pick = lambda t: None if t is None else t[sel]  # noqa: E731
             self._subsets[key] = replace(f, face_id=f.face_id[sel], bary=f.bary[sel], depth=f.depth[sel],
-                                         camera_centers=centers)
+                                         camera_centers=pick(f.camera_centers), camera_forward=pick(f.camera_forward))
         return self._subsets[key]
 
     def render(self, textures: Sequence[torch.Tensor | None] | None = None,

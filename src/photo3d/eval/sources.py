@@ -18,9 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
-from photo3d.cameras import heldout_cameras, rig_cameras
+from photo3d.cameras import Cameras, heldout_cameras, rig_cameras
 from photo3d.errors import InputError
 from photo3d.eval.metrics.base import EvalItem
 from photo3d.eval.suite import Suite
@@ -83,7 +81,7 @@ def render_asset(item_id: str, path: Path, suite: Suite) -> EvalItem:
     if suite.cameras == "rig+heldout":
         held = heldout_cameras(suite.resolution)
         names += [f"heldout_yaw{int(y)}_pitch{int(p)}" for y, p in zip(held.yaw_deg, held.pitch_deg)]
-        cams = _concat(cams, held)
+        cams = Cameras.cat([cams, held])
     out = render_views(load_asset(path), cams, background=tuple(suite.background))
     return EvalItem(
         item_id,
@@ -91,23 +89,6 @@ def render_asset(item_id: str, path: Path, suite: Suite) -> EvalItem:
         names,
         alpha=out.alpha.detach().float(),
         glb=str(path) if path.suffix.lower() == ".glb" else None,
-    )
-
-
-def _concat(a, b):
-    from photo3d.cameras import Cameras
-
-    def cat(x, y):
-        return None if x is None or y is None else torch.cat([torch.as_tensor(x), torch.as_tensor(y)]).numpy()
-
-    return Cameras(
-        torch.cat([torch.as_tensor(a.c2w), torch.as_tensor(b.c2w)]).numpy(),
-        torch.cat([torch.as_tensor(a.K), torch.as_tensor(b.K)]).numpy(),
-        a.width,
-        a.height,
-        cat(a.yaw_deg, b.yaw_deg),
-        cat(a.pitch_deg, b.pitch_deg),
-        cat(a.radius, b.radius),
     )
 
 

@@ -1,10 +1,12 @@
-"""EWA projection of 3D Gaussians into pinhole cameras (Zwicker et al. 2002; Kerbl et al. 2023).
+"""EWA projection of 3D Gaussians into pinhole or orthographic cameras (Zwicker et al. 2002; Kerbl et al. 2023).
 
 Conventions follow :mod:`photo3d.cameras`: OpenCV cameras (x right, y down, z forward), pixel
 (row i, col j) centred at ``(j + 0.5, i + 0.5)`` in the frame ``K`` maps to, depth = camera z.
 
 The projected 2D covariance is ``J W Σ W^T J^T + eps2d · I`` with ``J`` the Jacobian of the
-perspective projection at the Gaussian's centre. ``eps2d`` is the screen-space low-pass filter:
+perspective projection at the Gaussian's centre (for orthographic cameras the projection is
+linear and ``J = [[fx, 0, 0], [0, fy, 0]]`` exactly, so the splat is exact, not a local
+approximation). ``eps2d`` is the screen-space low-pass filter:
 
 * ``eps2d=0.3``, ``antialiased=False``: the classic 3DGS dilation (default here, as in gsplat's
   ``rasterize_mode="classic"``).
@@ -57,6 +59,7 @@ def project_gaussians(
     far: float = 100.0,
     eps2d: float = 0.3,
     antialiased: bool = False,
+    orthographic: bool = False,
 ) -> Projected:
     """Project G Gaussians into N cameras; differentiable in every Gaussian parameter.
 
@@ -68,6 +71,7 @@ def project_gaussians(
         near, far: clipping distances along camera z.
         eps2d: screen-space low-pass variance in pixels² (see the module docstring).
         antialiased: scale opacities to compensate the filter (Mip-Splatting / TRELLIS).
+        orthographic: parallel projection (``K`` in pixels per world unit).
 
     Returns:
         :class:`Projected` with leading dims ``[N, G]``.
@@ -79,17 +83,22 @@ def project_gaussians(
     zs = torch.where(valid, z, torch.ones_like(z))  # keep culled entries finite (their grads are masked)
     fx, fy = K[:, 0, 0, None], K[:, 1, 1, None]
     cx, cy = K[:, 0, 2, None], K[:, 1, 2, None]
-    # Clamp the Jacobian's evaluation point to 1.3x the frustum (as 3DGS does): off-screen
-    # Gaussians would otherwise get huge, unstable footprints.
-    lim_x = 1.3 * 0.5 * width / fx
-    lim_y = 1.3 * 0.5 * height / fy
-    tx = torch.maximum(torch.minimum(p[..., 0] / zs, lim_x), -lim_x) * zs
-    ty = torch.maximum(torch.minimum(p[..., 1] / zs, lim_y), -lim_y) * zs
     zero = torch.zeros_like(zs)
-    J = torch.stack([
-        torch.stack([fx / zs, zero, -fx * tx / zs**2], -1),
-        torch.stack([zero, fy / zs, -fy * ty / zs**2], -1),
-    ], -2)  # [N, G, 2, 3]
+    if orthographic:
+        J = torch.stack([torch.stack([fx + zero, zero, zero], -1), torch.stack([zero, fy + zero, zero], -1)], -2)
+        means2d = torch.stack([fx * p[..., 0] + cx, fy * p[..., 1] + cy], dim=-1)
+    else:
+        # Clamp the Jacobian's evaluation point to 1.3x the frustum (as 3DGS does): off-screen
+        # Gaussians would otherwise get huge, unstable footprints.
+        lim_x = 1.3 * 0.5 * width / fx
+        lim_y = 1.3 * 0.5 * height / fy
+        tx = torch.maximum(torch.minimum(p[..., 0] / zs, lim_x), -lim_x) * zs
+        ty = torch.maximum(torch.minimum(p[..., 1] / zs, lim_y), -lim_y) * zs
+        J = torch.stack([
+            torch.stack([fx / zs, zero, -fx * tx / zs**2], -1),
+            torch.stack([zero, fy / zs, -fy * ty / zs**2], -1),
+        ], -2)  # [N, G, 2, 3]
+        means2d = torch.stack([fx * p[..., 0] / zs + cx, fy * p[..., 1] / zs + cy], dim=-1)
     cov_w = covariance_3d(gaussians.log_scales, gaussians.quats)  # [G, 3, 3]
     cov_c = R[:, None] @ cov_w[None] @ R[:, None].transpose(-1, -2)  # [N, G, 3, 3]
     cov2 = J @ cov_c @ J.transpose(-1, -2)
@@ -103,7 +112,6 @@ def project_gaussians(
     valid = valid & (det > 0)
     det = torch.where(valid, det, torch.ones_like(det))
     conics = torch.stack([c / det, -b / det, a / det], dim=-1)
-    means2d = torch.stack([fx * p[..., 0] / zs + cx, fy * p[..., 1] / zs + cy], dim=-1)
     # alpha = o * exp(-q/2) >= 1/255  <=>  q <= 2 ln(255 o): an exact, opacity-aware cut-off
     # (<= 3.33 sigma for o = 1) instead of the fixed 3 sigma, so culling never changes the image.
     with torch.no_grad():

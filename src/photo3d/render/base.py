@@ -31,6 +31,8 @@ class Fragments:
         depth: ``[N, H, W]`` float32 camera-space z (0 on background).
         camera_centers: ``[N, 3]`` world-space camera positions (for view-dependent shading such
             as the headlight), or ``None`` when the caller did not provide them.
+        camera_forward: ``[N, 3]`` world-space viewing directions of orthographic views (every
+            ray is parallel to it), ``None`` for perspective views.
         ssaa: supersampling factor the fragments were rasterised at (``H`` and ``W`` are
             ``ssaa`` times the output size); shading averages ``ssaa x ssaa`` blocks.
     """
@@ -40,6 +42,7 @@ class Fragments:
     depth: torch.Tensor
     camera_centers: torch.Tensor | None = None
     ssaa: int = 1
+    camera_forward: torch.Tensor | None = None
 
     @property
     def mask(self) -> torch.Tensor:
@@ -84,4 +87,5 @@ class Rasterizer(Protocol):
         height: int,
         near: float = 0.05,
         far: float = 100.0,
+        orthographic: bool = False,  # parallel projection: K maps camera x, y to pixels directly
     ) -> Fragments: ...

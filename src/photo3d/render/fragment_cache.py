@@ -147,7 +147,8 @@ def shading_setup(mesh: MeshTensors, fragments: Fragments, mode: str, dtype: tor
     """
     grad_on = torch.is_grad_enabled()
     sources = (fragments.face_id, fragments.bary, fragments.depth, fragments.camera_centers, mesh.faces,
-               mesh.face_material, mesh.uv, mesh.normals, mesh.vertices, mesh.vertex_colors)
+               mesh.face_material, mesh.uv, mesh.normals, mesh.vertices, mesh.vertex_colors,
+               fragments.camera_forward)
     try:
         key = (dtype, mode, ssaa, tuple(None if t is None else (id(t), t._version, grad_on and t.requires_grad)
                                         for t in sources))
@@ -182,7 +183,7 @@ def _build(mesh, fragments, mode, dtype, k, key, sources) -> ShadingSetup:
         unit = F.normalize(att["normals"], dim=-1) if "normals" in att else None
         lambert = None
         if mode == "diffuse" and unit is not None and "pos" in att and not needs(fragments.camera_centers):
-            lambert = headlight(unit, att["pos"], fragments.camera_centers, view)
+            lambert = headlight(unit, att["pos"], fragments.camera_centers, view, fragments.camera_forward)
 
         cover = torch.zeros(n * hw, dtype=dtype, device=pix.device).index_fill_(0, pix, 1.0).view(n, 1, h, w)
         depth = fragments.depth[:, None].to(dtype)
@@ -200,11 +201,25 @@ def _build(mesh, fragments, mode, dtype, k, key, sources) -> ShadingSetup:
                         lambert=lambert, cover=cover, normals_img=nrm, uv_img=uvi, depth_img=depth)
 
 
-def headlight(unit_normals: torch.Tensor, pos: torch.Tensor, camera_centers: torch.Tensor | None,
-              view: torch.Tensor) -> torch.Tensor:
-    """``[P, 1]`` two-sided Lambert term ``|n . v|`` with the light at the camera (or along +Z)."""
+def toward_camera(pos: torch.Tensor, view: torch.Tensor, camera_centers: torch.Tensor | None,
+                  camera_forward: torch.Tensor | None = None) -> torch.Tensor:
+    """``[P, 3]`` unit directions from surface points to their camera (the reverse viewing ray).
+
+    Args:
+        pos: ``[P, 3]`` world positions; view: ``[P]`` index of the view each point is seen in.
+        camera_centers: ``[N, 3]`` camera positions (perspective views).
+        camera_forward: ``[N, 3]`` viewing directions of orthographic views (all rays parallel);
+            takes precedence over ``camera_centers``. Without either, light comes from +Z.
+    """
+    if camera_forward is not None:
+        return F.normalize(-camera_forward.to(pos.dtype)[view], dim=-1)
     if camera_centers is not None:
-        to_cam = camera_centers.to(pos.dtype)[view] - pos
-    else:  # no camera known: light along +Z (from above)
-        to_cam = torch.tensor([0.0, 0.0, 1.0], dtype=pos.dtype, device=pos.device).expand_as(unit_normals)
-    return (unit_normals * F.normalize(to_cam, dim=-1)).sum(-1, keepdim=True).abs()
+        return F.normalize(camera_centers.to(pos.dtype)[view] - pos, dim=-1)
+    return torch.tensor([0.0, 0.0, 1.0], dtype=pos.dtype, device=pos.device).expand_as(pos)
+
+
+def headlight(unit_normals: torch.Tensor, pos: torch.Tensor, camera_centers: torch.Tensor | None,
+              view: torch.Tensor, camera_forward: torch.Tensor | None = None) -> torch.Tensor:
+    """``[P, 1]`` two-sided Lambert term ``|n . v|`` with the light at the camera (or along +Z)."""
+    to_cam = toward_camera(pos, view, camera_centers, camera_forward)
+    return (unit_normals * to_cam).sum(-1, keepdim=True).abs()

@@ -1,6 +1,7 @@
 """Differentiable 3D Gaussian splatting behind the :class:`~photo3d.render.base.RenderOutput` interface.
 
-Two backends, same conventions (:mod:`photo3d.cameras`: OpenCV cameras, TRELLIS world frame):
+Two backends, same conventions (:mod:`photo3d.cameras`: OpenCV cameras, TRELLIS world frame,
+perspective or orthographic):
 
 * ``"torch"``: pure PyTorch, tiled and memory-bounded (:mod:`photo3d.gaussians.raster`), runs
   on CPU and GPU, differentiable in means, scales, rotations, opacities and colours.
@@ -78,7 +79,8 @@ def render_gaussians(
     if resolve_backend(backend, dev) == "gsplat":
         return _render_gsplat(gaussians, w2c, K, cameras, bg, eps2d, antialiased)
     W, H, n = cameras.width, cameras.height, len(cameras)
-    proj = project_gaussians(gaussians, w2c, K, W, H, cameras.near, cameras.far, eps2d, antialiased)
+    proj = project_gaussians(gaussians, w2c, K, W, H, cameras.near, cameras.far, eps2d, antialiased,
+                             orthographic=cameras.is_orthographic)
     cam_id, gid = torch.nonzero(proj.valid, as_tuple=True)
     means2d = proj.means2d[cam_id, gid]
     depths = proj.depths[cam_id, gid]
@@ -112,6 +114,7 @@ def _render_gsplat(gaussians: Gaussians, w2c: torch.Tensor, K: torch.Tensor, cam
         eps2d=eps2d,
         render_mode="RGB+ED",
         rasterize_mode="antialiased" if antialiased else "classic",
+        camera_model="ortho" if cameras.is_orthographic else "pinhole",
     )
     alpha = alphas.permute(0, 3, 1, 2)
     rgb = colors[..., :3].permute(0, 3, 1, 2) + (1.0 - alpha) * bg.view(1, 3, 1, 1)

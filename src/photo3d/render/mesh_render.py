@@ -54,7 +54,8 @@ def rasterize(mesh: MeshTensors, cameras: Cameras, backend: str = "auto", ssaa: 
         ssaa: supersampling factor (>= 1).
 
     Returns:
-        :class:`Fragments` of shape ``[N, ssaa*H, ssaa*W]`` with ``ssaa`` and camera centres set.
+        :class:`Fragments` of shape ``[N, ssaa*H, ssaa*W]`` with ``ssaa``, camera centres and (for
+        orthographic cameras) viewing directions set.
     """
     if int(ssaa) < 1:
         raise InputError(f"ssaa must be >= 1, got {ssaa}")
@@ -64,8 +65,11 @@ def rasterize(mesh: MeshTensors, cameras: Cameras, backend: str = "auto", ssaa: 
     rast = get_rasterizer(backend, device)
     c2w = torch.from_numpy(cams.c2w).to(device)
     K = torch.from_numpy(cams.K).to(device)
-    frags = rast.rasterize(mesh.vertices, mesh.faces, c2w, K, cams.width, cams.height, cams.near, cams.far)
+    frags = rast.rasterize(mesh.vertices, mesh.faces, c2w, K, cams.width, cams.height, cams.near, cams.far,
+                           orthographic=cams.is_orthographic)
     frags.camera_centers = torch.from_numpy(cams.centers).float().to(device)
+    if cams.is_orthographic:
+        frags.camera_forward = torch.from_numpy(cams.forward).float().to(device)
     frags.ssaa = ssaa
     return frags
 

@@ -70,12 +70,14 @@ class GLRasterizer:
             )
 
     def rasterize(self, vertices: torch.Tensor, faces: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
-                  width: int, height: int, near: float = 0.05, far: float = 100.0) -> Fragments:
+                  width: int, height: int, near: float = 0.05, far: float = 100.0,
+                  orthographic: bool = False) -> Fragments:
         """Visible face per pixel from OpenGL, barycentrics and depth from PyTorch.
 
         Args:
             vertices: ``[V, 3]`` world positions; faces: ``[F, 3]`` int64.
             c2w: ``[N, 4, 4]``; K: ``[N, 3, 3]``; width, height: image size.
+            orthographic: parallel projection (see :mod:`photo3d.render.raster_setup`).
 
         Returns:
             :class:`Fragments` with ``[N, H, W]`` tensors (on ``vertices.device``).
@@ -85,7 +87,7 @@ class GLRasterizer:
         ctx, prog = _context()
         device = vertices.device
         verts = vertices.detach().float().cpu().numpy()
-        mvps = clip_matrices(c2w.cpu(), K.cpu(), width, height, near, far).float().numpy()
+        mvps = clip_matrices(c2w.cpu(), K.cpu(), width, height, near, far, orthographic).float().numpy()
         vbo = ctx.buffer(np.ascontiguousarray(verts, dtype="f4").tobytes())
         ibo = ctx.buffer(np.ascontiguousarray(faces.cpu().numpy(), dtype="i4").tobytes())
         vao = ctx.vertex_array(prog, [(vbo, "3f", "in_pos")], index_buffer=ibo, index_element_size=4)
@@ -109,8 +111,8 @@ class GLRasterizer:
                 obj.release()
         face_id = torch.from_numpy(ids.astype(np.int64) - 1).to(device)
         with torch.no_grad():
-            xy, z = project_vertices(vertices.detach(), c2w.to(device), K.to(device))
-            fs = setup_faces(xy, z, faces, width, height, near, far)
+            xy, z = project_vertices(vertices.detach(), c2w.to(device), K.to(device), orthographic)
+            fs = setup_faces(xy, z, faces, width, height, near, far, orthographic)
             # GL clips faces that cross the near plane; the PyTorch formulas cannot, so drop them.
             face_id = torch.where(face_id >= 0, face_id, -1)
             bad = ~fs.valid.reshape(len(mvps), -1)

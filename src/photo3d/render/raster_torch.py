@@ -30,6 +30,7 @@ from photo3d.render.raster_setup import (
     DY,
     IZ,
     THR,
+    WZ,
     bary_from_face_ids,
     project_vertices,
     setup_faces,
@@ -53,22 +54,24 @@ class TorchRasterizer:
         self.max_candidates = int(max_candidates)
 
     def rasterize(self, vertices: torch.Tensor, faces: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
-                  width: int, height: int, near: float = 0.05, far: float = 100.0) -> Fragments:
+                  width: int, height: int, near: float = 0.05, far: float = 100.0,
+                  orthographic: bool = False) -> Fragments:
         """Visible face, barycentrics and depth per pixel.
 
         Args:
             vertices: ``[V, 3]`` world positions; faces: ``[F, 3]`` int64.
             c2w: ``[N, 4, 4]``; K: ``[N, 3, 3]``; width, height: image size.
+            orthographic: parallel projection (see :mod:`photo3d.render.raster_setup`).
 
         Returns:
             :class:`Fragments` with ``[N, H, W]`` tensors.
         """
         device = vertices.device
         with torch.no_grad():
-            xy, z = project_vertices(vertices.detach(), c2w.to(device), K.to(device))
+            xy, z = project_vertices(vertices.detach(), c2w.to(device), K.to(device), orthographic)
             num_faces = faces.shape[0]
             n = xy.shape[0]
-            fs = setup_faces(xy, z, faces, width, height, near, far)
+            fs = setup_faces(xy, z, faces, width, height, near, far, orthographic)
             keys = torch.full((n * height * width + 1,), _KEY_NONE, dtype=torch.int64, device=device)
             items = torch.nonzero(fs.valid).squeeze(1)
             x0, y0, bw, bh = fs.x0[items], fs.y0[items], fs.bw[items], fs.bh[items]
@@ -178,7 +181,8 @@ def _stencil_pass(p, x0, y0, bw, bh, base, face, lx, ly, width, keys) -> None:
     cell = hit & ((1 << (lx + ly)) - 1)
     e0, e1, e2 = (e[hit] for e in edges)
     iz = p[:, IZ:IZ + 3].index_select(0, item)
-    depth = (e0 + e1 + e2) / (e0 * iz[:, 0] + e1 * iz[:, 1] + e2 * iz[:, 2])
+    wz = p[:, WZ:WZ + 3].index_select(0, item)
+    depth = (e0 * wz[:, 0] + e1 * wz[:, 1] + e2 * wz[:, 2]) / (e0 * iz[:, 0] + e1 * iz[:, 1] + e2 * iz[:, 2])
     pix = base[item] + (cell >> lx) * width + (cell & (sx - 1))
     key = (depth.float().view(torch.int32).to(torch.int64) << 32) | face[item]
     keys.scatter_reduce_(0, pix, key, reduce="amin", include_self=True)

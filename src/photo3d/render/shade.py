@@ -121,7 +121,7 @@ def shade(
     unit = geo.unit_normals if geo.unit_normals is not None else F.normalize(att["normals"], dim=-1)
     if mode == "diffuse":
         lambert = geo.lambert if geo.lambert is not None else headlight(unit, att["pos"], fragments.camera_centers,
-                                                                        geo.view)
+                                                                        geo.view, fragments.camera_forward)
         color = color * (AMBIENT + (1 - AMBIENT) * lambert.T)
     color = color.expand(3, num_pix)
 
