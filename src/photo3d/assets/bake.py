@@ -1,4 +1,4 @@
-"""Bake per-vertex values into a texture by rasterising triangles in UV space (numpy, no GPU)."""
+"""Rasterising triangles in UV space (numpy, no GPU): per-texel faces and barycentrics, baked values."""
 
 from __future__ import annotations
 
@@ -22,11 +22,32 @@ def rasterize_uv(uv: np.ndarray, faces: np.ndarray, values: np.ndarray, size: in
     Returns:
         ``(image [size, size, C] float32, covered [size, size] bool)``.
     """
-    channels = values.shape[1]
-    image = np.zeros((size, size, channels), dtype=np.float32)
-    covered = np.zeros((size, size), dtype=bool)
+    face, bary = uv_fragments(uv, faces, size)
+    covered = face >= 0
+    image = np.zeros((size, size, values.shape[1]), dtype=np.float32)
+    f = faces[face[covered]]
+    image[covered] = (values[f] * bary[covered][..., None]).sum(1)
+    return image, covered
+
+
+def uv_fragments(uv: np.ndarray, faces: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which triangle covers each texel centre in UV space, and where inside it.
+
+    Same texel convention as :func:`rasterize_uv`; where UV triangles overlap, the later face wins.
+
+    Args:
+        uv: ``[V, 2]`` texture coordinates in [0, 1].
+        faces: ``[F, 3]`` vertex indices of the triangles to draw.
+        size: texture side in texels.
+
+    Returns:
+        ``(face [size, size] int64`` index into ``faces`` (-1 where no triangle covers the texel),
+        ``bary [size, size, 3] float64`` barycentrics of the texel centre, 0 where uncovered).
+    """
+    face = np.full((size, size), -1, dtype=np.int64)
+    bary = np.zeros((size, size, 3), dtype=np.float64)
     if len(faces) == 0:
-        return image, covered
+        return face, bary
     tri = uv[faces].astype(np.float64) * size - 0.5  # [F, 3, 2] in texel-centre coordinates
     lo = np.clip(np.floor(tri.min(1)), 0, size - 1).astype(np.int64)
     hi = np.clip(np.ceil(tri.max(1)), 0, size - 1).astype(np.int64)
@@ -38,12 +59,12 @@ def rasterize_uv(uv: np.ndarray, faces: np.ndarray, values: np.ndarray, size: in
         # grow the batch until it holds about _CHUNK candidate texels
         stop = int(np.searchsorted(bounds, bounds[start] + _CHUNK, side="right"))
         stop = min(max(stop - 1, start + 1), len(faces))
-        _draw(tri, faces, values, lo, w, counts, start, stop, image, covered)
+        _draw(tri, lo, w, counts, start, stop, face, bary)
         start = stop
-    return image, covered
+    return face, bary
 
 
-def _draw(tri, faces, values, lo, w, counts, start, stop, image, covered) -> None:
+def _draw(tri, lo, w, counts, start, stop, face, bary) -> None:
     fid = np.repeat(np.arange(start, stop), counts[start:stop])
     first = np.repeat(np.cumsum(np.concatenate([[0], counts[start:stop - 1]])), counts[start:stop])
     local = np.arange(len(fid)) - first
@@ -59,10 +80,8 @@ def _draw(tri, faces, values, lo, w, counts, start, stop, image, covered) -> Non
     w2 = 1.0 - w0 - w1
     eps = -1e-6
     inside = ok & (w0 >= eps) & (w1 >= eps) & (w2 >= eps)
-    f = faces[fid[inside]]
-    bary = np.stack([w0[inside], w1[inside], w2[inside]], axis=1)[..., None]
-    image[y[inside], x[inside]] = (values[f] * bary).sum(1)
-    covered[y[inside], x[inside]] = True
+    face[y[inside], x[inside]] = fid[inside]
+    bary[y[inside], x[inside]] = np.stack([w0[inside], w1[inside], w2[inside]], axis=1)
 
 
 def fill_empty(image: np.ndarray, covered: np.ndarray) -> np.ndarray:

@@ -55,6 +55,29 @@ def ensure_uvs(asset: Asset, texture_size: int = 1024) -> Asset:
     return Asset(mesh=new_mesh, source=asset.source, to_world=asset.to_world.copy(), meta=meta)
 
 
+def single_atlas(asset: Asset, texture_size: int = 1024) -> Asset:
+    """The same geometry with one fresh xatlas atlas and one untextured material.
+
+    For baking a new appearance (:mod:`photo3d.bake`): every face shares one UV atlas without
+    overlaps, whatever UVs and materials the asset had (tiled, mirrored or per-material UVs
+    cannot hold one baked texture). The old appearance is dropped; vertex normals are kept.
+
+    Args:
+        asset: a loaded asset.
+        texture_size: the atlas resolution the charts are packed for (sets the padding).
+
+    Returns:
+        A new :class:`Asset` (same ``to_world`` and ``source``) with ``meta["uv_generated"]``.
+    """
+    mesh = asset.mesh
+    vmap, faces, uv = parametrize(mesh.vertices, mesh.faces, texture_size)
+    new_mesh = Mesh(vertices=mesh.vertices[vmap], faces=faces, uv=uv,
+                    normals=None if mesh.normals is None else mesh.normals[vmap],
+                    face_material=np.zeros(len(faces), dtype=np.int64), materials=[Material(name="baked")])
+    meta = {**asset.meta, "uv_generated": True, "has_uv": True, "textured": False}
+    return Asset(mesh=new_mesh, source=asset.source, to_world=asset.to_world.copy(), meta=meta)
+
+
 def _constant(mat: Material, size: int) -> Material:
     factor = mat.base_color_factor.astype(np.float32).copy()
     texture = constant_texture(factor[:3], size)

@@ -90,6 +90,7 @@ def optimise(
     seed: int = 0,
     progress: bool = True,
     on_step: StepCallback | None = None,
+    desc: str = "enhance",
 ) -> LoopResult:
     """Optimise the texture parameters so the renders match ``targets`` under ``objective``.
 
@@ -106,6 +107,7 @@ def optimise(
         progress: show a tqdm bar with ETA.
         on_step: called after every step with ``(step, record)`` (a ``KeyboardInterrupt`` raised
             there behaves like Ctrl-C).
+        desc: label of the progress bar.
 
     Returns:
         :class:`LoopResult`.
@@ -119,7 +121,7 @@ def optimise(
     schedule = view_schedule(len(views), views_per_step, steps, seed)
     n_mat = views.mesh.num_materials
     start = time.perf_counter()
-    bar = tqdm(range(steps), desc="enhance", unit="step", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(range(steps), desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     try:
         for step in bar:
             idx = schedule[step]

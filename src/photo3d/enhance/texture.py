@@ -35,6 +35,9 @@ class LaplacianTexture(nn.Module):
             samples only pick up noise (the adversarial speckle that feature losses produce), so
             :func:`finest_level` starts the pyramid at ``2**finest ~ s``. The original's own
             fine detail is kept either way; only the *update* is band-limited.
+        straight_through: clamp to [0, 1] in the forward pass only, passing gradients through
+            unchanged, so a texel pushed past 0 or 1 by the coarse levels still feels the loss
+            (a plain clamp would freeze it there). For fits from a flat start.
 
     Example:
         >>> tex = LaplacianTexture(torch.rand(3, 64, 64), levels=4)
@@ -42,8 +45,10 @@ class LaplacianTexture(nn.Module):
         True
     """
 
-    def __init__(self, original: torch.Tensor, levels: int = 5, finest: int = 0) -> None:
+    def __init__(self, original: torch.Tensor, levels: int = 5, finest: int = 0,
+                 straight_through: bool = False) -> None:
         super().__init__()
+        self.straight_through = bool(straight_through)
         if original.ndim != 3 or original.shape[0] not in (3, 4):
             raise ValueError(f"original texture must be [3|4, H, W], got {tuple(original.shape)}")
         self.register_buffer("original", original.detach().float().clone())
@@ -76,7 +81,8 @@ class LaplacianTexture(nn.Module):
 
     def forward(self) -> torch.Tensor:
         """``[C, H, W]`` current texture in [0, 1]."""
-        rgb = (self.original[:3] + self.residual()).clamp(0.0, 1.0)
+        rgb = self.original[:3] + self.residual()
+        rgb = rgb + (rgb.clamp(0.0, 1.0) - rgb).detach() if self.straight_through else rgb.clamp(0.0, 1.0)
         if self.original.shape[0] == 4:
             return torch.cat([rgb, self.original[3:]], dim=0)
         return rgb

@@ -1,0 +1,30 @@
+"""Baking views and Gaussians into a UV texture: one baker for every texturing paradigm.
+
+* :func:`bake_views`: back-project views at known cameras (perspective or orthographic) onto a
+  mesh's UV atlas, with our rasteriser's visibility, ``|n . v|^exponent`` view-angle weights,
+  per-view weights, and inpainting of unseen texels and chart gutters.
+* :func:`fit_texture`: fit a UV texture so the mesh render matches target renders (e.g. of 3D
+  Gaussians) at fixed and random views.
+
+Both need a mesh with one UV atlas (:func:`photo3d.assets.single_atlas`). Light to import: the
+torch-heavy parts load on first use.
+"""
+
+from __future__ import annotations
+
+from photo3d._lazy import lazy_exports
+
+_LAZY: dict[str, str] = {
+    "bake_views": "photo3d.bake.project",
+    "bake_views_result": "photo3d.bake.project",
+    "BakeResult": "photo3d.bake.project",
+    "fit_texture": "photo3d.bake.fit",
+    "fit_texture_result": "photo3d.bake.fit",
+    "fill_unseen": "photo3d.bake.inpaint",
+    "texel_surface": "photo3d.bake.texels",
+    "TexelSurface": "photo3d.bake.texels",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+
+__all__ = list(_LAZY)
