@@ -11,10 +11,10 @@ import torch.nn.functional as F
 from bake_meshes import sheet, two_quads, with_texture
 
 from photo3d.assets import load_asset, single_atlas
-from photo3d.bake import bake_views, bake_views_result, texel_surface
+from photo3d.bake import bake_views, bake_views_result, project_views, texel_surface
 from photo3d.cameras import STEP1X3D_VIEW_WEIGHTS, Cameras, orbit_cameras, rig_cameras, step1x3d_rig_cameras
 from photo3d.errors import InputError
-from photo3d.render import MeshTensors, render_views
+from photo3d.render import MeshTensors, rasterize, render_views
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -169,3 +169,24 @@ def test_single_atlas_gives_any_mesh_a_bakeable_atlas(bunny_path):
     green[:, 1] = 1.0
     tex = bake_views(asset, green, cams, 64, backend="torch")
     assert torch.allclose(tex, torch.tensor([0.0, 1.0, 0.0]).view(3, 1, 1).expand(3, 64, 64), atol=1e-4)
+
+
+def test_project_views_reprojects_one_rig_onto_another(sugar_box_128):
+    # The Step1X-3D views give the colour of every surface point the Photo3D rig sees.
+    asset, truth = sugar_box_128
+    src = step1x3d_rig_cameras(192)
+    views = _render(asset, truth, src)
+    mesh = MeshTensors.from_mesh(asset.mesh)
+    rig = rig_cameras(64)
+    frags = rasterize(mesh, rig, backend="torch")
+    m = frags.mask
+    tri = mesh.faces[frags.face_id[m]]
+    points = (mesh.vertices[tri] * frags.bary[m][..., None]).sum(1)
+    normals = torch.nn.functional.normalize((mesh.normals[tri] * frags.bary[m][..., None]).sum(1), dim=-1)
+    colours, weight = project_views(asset, points, normals, views, src, backend="torch")
+    assert colours.shape == (len(points), 3) and weight.shape == (len(points),)
+    target = _render(asset, truth, rig, ssaa=1).permute(0, 2, 3, 1)[m]
+    ok = weight > 0
+    assert ok.float().mean() > 0.85
+    assert float(10 * torch.log10(1 / (colours[ok] - target[ok]).square().mean())) > 32.0
+    assert float(colours[~ok].abs().max()) == 0.0

@@ -3,6 +3,7 @@
 * :func:`bake_views`: back-project views at known cameras (perspective or orthographic) onto a
   mesh's UV atlas, with our rasteriser's visibility, ``|n . v|^exponent`` view-angle weights,
   per-view weights, and inpainting of unseen texels and chart gutters.
+* :func:`project_views`: the same back-projection at any surface points (no UVs needed).
 * :func:`fit_texture`: fit a UV texture so the mesh render matches target renders (e.g. of 3D
   Gaussians) at fixed and random views.
 
@@ -18,6 +19,7 @@ _LAZY: dict[str, str] = {
     "bake_views": "photo3d.bake.project",
     "bake_views_result": "photo3d.bake.project",
     "BakeResult": "photo3d.bake.project",
+    "project_views": "photo3d.bake.project",
     "fit_texture": "photo3d.bake.fit",
     "fit_texture_result": "photo3d.bake.fit",
     "fill_unseen": "photo3d.bake.inpaint",

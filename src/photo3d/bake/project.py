@@ -13,7 +13,8 @@ For every texel on the atlas (:mod:`photo3d.bake.texels`) and every view:
    to the camera), zero below ``min_cos``.
 
 Each texel takes the weighted mean over the views; texels no view saw and the gutters between
-charts are filled by :mod:`photo3d.bake.inpaint`. Defaults follow Step1X-3D's baker: cos^4
+charts are filled by :mod:`photo3d.bake.inpaint`. The per-point core, :func:`project_views`,
+works at any surface points (e.g. the pixels of another rig, to re-project views between rigs). Defaults follow Step1X-3D's baker: cos^4
 weights, a 75 degree angle cut-off and a silhouette margin of 2 pixels per 512. Unlike it, colours
 are gathered per texel rather than splatted per pixel, so views coarser than the texture leave
 no holes.
@@ -110,10 +111,6 @@ def bake_views_result(
     Returns:
         :class:`BakeResult`.
     """
-    from tqdm.auto import tqdm
-
-    from photo3d.render import MeshTensors, rasterize
-
     t0 = time.perf_counter()
     mesh = baking_mesh(asset, "bake_views")
     images, cameras, weights = _check_inputs(images, cameras, view_weights, exponent)
@@ -121,26 +118,12 @@ def bake_views_result(
     surface = surface if surface is not None else texel_surface(mesh, texture_size, device)
     if surface.size != texture_size:
         raise InputError(f"the texel surface is {surface.size}² but texture_size is {texture_size}")
-    mesh_t = MeshTensors.from_mesh(mesh, device)
-    margin = edge_margin if edge_margin is not None else max(1, round(2 * cameras.height / 512))
-    c, p = images.shape[1], len(surface.index)
-    num = torch.zeros(p, c, dtype=torch.float32, device=device)
-    den = torch.zeros(p, dtype=torch.float32, device=device)
-    coverage = []
-    for v in tqdm(range(len(cameras)), desc="bake", unit="view", disable=not progress, dynamic_ncols=True):
-        if weights[v] <= 0:
-            coverage.append(0.0)
-            continue
-        frags = rasterize(mesh_t, cameras[v], backend=backend)
-        w, colour = view_samples(surface, frags, images[v], cameras[v], exponent, min_cos, margin)
-        w = w * weights[v]
-        num += w[:, None] * colour
-        den += w
-        coverage.append(round(float((w > 0).float().mean()) if p else 0.0, 4))
-    t = texture_size
+    colours, den = project_views(mesh, surface.points, surface.normals, images, cameras, weights, exponent,
+                                 min_cos=min_cos, edge_margin=edge_margin, backend=backend, progress=progress)
+    t, c = texture_size, images.shape[1]
     seen_p = den > 0
     flat = torch.zeros(t * t, c, dtype=torch.float32, device=device)
-    flat[surface.index[seen_p]] = num[seen_p] / den[seen_p, None]
+    flat[surface.index[seen_p]] = colours[seen_p]
     weight = torch.zeros(t * t, dtype=torch.float32, device=device).index_put_((surface.index,), den).view(t, t)
     texture = flat.T.reshape(c, t, t).clamp(0.0, 1.0)
     seen = weight > 0
@@ -148,19 +131,76 @@ def bake_views_result(
         texture = fill_unseen(mesh, surface, texture, seen).clamp(0.0, 1.0)
     covered = torch.as_tensor(surface.covered, device=device)
     stats = {"texture_size": t, "views": len(cameras), "view_weights": [float(x) for x in weights],
-             "exponent": float(exponent), "min_cos": round(float(min_cos), 4), "edge_margin_px": margin,
+             "exponent": float(exponent), "min_cos": round(float(min_cos), 4),
+             "edge_margin_px": _margin(edge_margin, cameras.height),
              "covered_texels": round(float(covered.float().mean()), 4),
-             "seen_of_covered": round(float(seen_p.float().mean()) if p else 0.0, 4),
-             "view_coverage_of_covered": coverage, "seconds": round(time.perf_counter() - t0, 3)}
+             "seen_of_covered": round(float(seen_p.float().mean()) if len(seen_p) else 0.0, 4),
+             "seconds": round(time.perf_counter() - t0, 3)}
     return BakeResult(texture=texture, seen=seen, covered=covered, weight=weight, stats=stats)
 
 
-def view_samples(surface: TexelSurface, frags, image: torch.Tensor, camera: Cameras, exponent: float,
-                 min_cos: float, margin: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Weights ``[P]`` (0 where not visible) and colours ``[P, C]`` one view gives the texels.
+def project_views(
+    asset: Asset | Mesh,
+    points: torch.Tensor,
+    normals: torch.Tensor,
+    images: torch.Tensor,
+    cameras: Cameras,
+    view_weights: Sequence[float] | None = None,
+    exponent: float = 4.0,
+    *,
+    min_cos: float = MIN_COS,
+    edge_margin: int | None = None,
+    backend: str = "auto",
+    progress: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The blended colour the views give surface points: the baker's core, at any points.
 
     Args:
-        surface: the atlas's texel surface (P covered texels).
+        asset: the mesh the points lie on (rasterised for visibility; UVs not needed).
+        points: ``[P, 3]`` world positions on its surface; normals: ``[P, 3]`` unit normals.
+        images: ``[V, C, H, W]`` views in [0, 1]; cameras: the V cameras (resized to ``W x H``).
+        view_weights, exponent, min_cos, edge_margin, backend: see :func:`bake_views_result`.
+        progress: show a progress bar over the views.
+
+    Returns:
+        ``(colours [P, C], weight [P])``: the weighted mean colour (0 where ``weight`` is 0,
+        i.e. no view sees the point reliably) and the total blend weight.
+    """
+    from tqdm.auto import tqdm
+
+    from photo3d.render import MeshTensors, rasterize
+
+    mesh = asset.mesh if isinstance(asset, Asset) else asset
+    images, cameras, weights = _check_inputs(images, cameras, view_weights, exponent)
+    if points.ndim != 2 or points.shape[1] != 3 or normals.shape != points.shape:
+        raise InputError(f"points and normals must both be [P, 3], got {tuple(points.shape)} and {tuple(normals.shape)}")
+    device = points.device
+    images = images.to(device)
+    mesh_t = MeshTensors.from_mesh(mesh, device)
+    margin = _margin(edge_margin, cameras.height)
+    num = torch.zeros(len(points), images.shape[1], dtype=torch.float32, device=device)
+    den = torch.zeros(len(points), dtype=torch.float32, device=device)
+    for v in tqdm(range(len(cameras)), desc="bake", unit="view", disable=not progress, dynamic_ncols=True):
+        if weights[v] <= 0:
+            continue
+        frags = rasterize(mesh_t, cameras[v], backend=backend)
+        w, colour = view_samples(points, normals, frags, images[v], cameras[v], exponent, min_cos, margin)
+        w = w * weights[v]
+        num += w[:, None] * colour
+        den += w
+    return torch.where(den[:, None] > 0, num / den.clamp_min(1e-30)[:, None], torch.zeros_like(num)), den
+
+
+def _margin(edge_margin: int | None, height: int) -> int:
+    return int(edge_margin) if edge_margin is not None else max(1, round(2 * height / 512))
+
+
+def view_samples(points: torch.Tensor, normals: torch.Tensor, frags, image: torch.Tensor, camera: Cameras,
+                 exponent: float, min_cos: float, margin: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Weights ``[P]`` (0 where not visible) and colours ``[P, C]`` one view gives surface points.
+
+    Args:
+        points, normals: ``[P, 3]`` surface points and unit normals.
         frags: :class:`~photo3d.render.Fragments` of the view, ``[1, H, W]``.
         image: ``[C, H, W]`` the view; camera: the one camera.
         exponent, min_cos, margin: see :func:`bake_views_result`.
@@ -168,19 +208,19 @@ def view_samples(surface: TexelSurface, frags, image: torch.Tensor, camera: Came
     from photo3d.render.fragment_cache import toward_camera
     from photo3d.render.raster_setup import project_vertices
 
-    device = surface.device
+    device = points.device
     _, h, w = image.shape
     ortho = camera.is_orthographic
     c2w = torch.from_numpy(camera.c2w).to(device)
     K = torch.from_numpy(camera.K).to(device)
-    xy, z = project_vertices(surface.points, c2w, K, ortho)
+    xy, z = project_vertices(points, c2w, K, ortho)
     xy, z = xy[0], z[0]
     fy = float(camera.K[0, 1, 1])
     footprint = torch.full_like(z, 1.0 / fy) if ortho else z.clamp_min(1e-6) / fy  # world size of a pixel
     view = torch.zeros(len(z), dtype=torch.long, device=device)
     forward = torch.from_numpy(camera.forward).float().to(device) if ortho else None
     centers = torch.from_numpy(camera.centers).float().to(device)
-    cos = (surface.normals * toward_camera(surface.points, view, centers, forward)).sum(-1).abs()
+    cos = (normals * toward_camera(points, view, centers, forward)).sum(-1).abs()
 
     depth = frags.depth[0].to(device)
     reliable = reliable_pixels(depth, frags.mask[0].to(device), 1.0 / fy if ortho else depth / fy, margin)
@@ -225,6 +265,7 @@ def _erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 
 def _check_inputs(images: torch.Tensor, cameras: Cameras, view_weights, exponent: float):
+    """Images as float, cameras at the images' size, weights as a list; one-line errors otherwise."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         raise InputError(f"images must be a [V, C, H, W] tensor, got {getattr(images, 'shape', type(images))}")
     if len(images) != len(cameras):
