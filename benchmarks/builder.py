@@ -18,7 +18,6 @@ Timings depend on the machine's load; rerun on a quiet machine for figures to re
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -27,7 +26,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from photo3d.data.builder import build
 from photo3d.data.cache import StageCache, dumps
@@ -35,6 +33,7 @@ from photo3d.data.config import BuildConfig, config_from_dict
 from photo3d.data.sources import prompt_source
 from photo3d.data.stage import Stage, StageContext
 from photo3d.data.stages_grid import EditStage
+from photo3d.io import encode_png
 from photo3d.testing import FakeOpenAIServer
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "src" / "photo3d" / "examples" / "ycb_004_sugar_box" / "004_sugar_box_1k.glb"
@@ -52,9 +51,7 @@ class SyntheticRender(Stage):
         for r in range(2):
             for c in range(2):
                 arr[r * h + h // 4: r * h + 3 * h // 4, c * h + h // 5: c * h + 3 * h // 5] = (40 + 60 * r, 90, 30 + 80 * c)
-        buf = io.BytesIO()
-        Image.fromarray(arr).save(buf, format="PNG")
-        self.png = buf.getvalue()
+        self.png = encode_png(arr)
 
     def process(self, ctx: StageContext) -> dict:
         from photo3d.io import atomic_write_bytes

@@ -24,6 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from photo3d.device import resolve_device
 from photo3d.losses.adapt import adapt_loss
 from photo3d.losses.match import match_loss_from_tokens
 from photo3d.losses.matching import greedy_assignment
@@ -127,11 +128,11 @@ def bench_adapt(names, repeats, device) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 repeat, 30 naive iterations at 4,096 tokens")
-    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     ap.add_argument("--sizes", type=int, nargs="+", default=[196, 1764, 4096])
     ap.add_argument("--skip-adapt", action="store_true")
     args = ap.parse_args()
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     repeats = 1 if args.quick else 3
     torch.manual_seed(0)
     print(f"device={device} threads={torch.get_num_threads()} torch={torch.__version__}\n")

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from photo3d.assets import load_asset
+from photo3d.imaging import foreground_mask
 from photo3d.io import atomic_write_text, save_image
 from photo3d.render import render_grid
 
@@ -36,7 +37,7 @@ SOURCES = [
 
 def edit(grid: torch.Tensor) -> torch.Tensor:
     """Deterministic stand-in edit: contrast 1.25, saturation 1.3, warm tint; white stays white."""
-    fg = (grid < 0.98).any(0, keepdim=True).float()
+    fg = foreground_mask(grid[None], white_tolerance=0.02)[0].float()
     grey = grid.mean(0, keepdim=True)
     x = grey + 1.3 * (grid - grey)
     x = 0.5 + 1.25 * (x - 0.5)

@@ -20,6 +20,19 @@ class ReferenceMismatchError(Photo3DError):
     """A reference grid / view folder / cameras file does not fit the asset or the rig."""
 
 
+class UnreadableImageError(Photo3DError):
+    """Bytes or a file that should hold an image do not decode.
+
+    Args:
+        source: the file (or what the bytes are), named in the message.
+        reason: the decoder's complaint.
+    """
+
+    def __init__(self, source: object, reason: str) -> None:
+        super().__init__(f"{source}: not a readable image ({reason})")
+        self.source, self.reason = source, reason
+
+
 class InputError(Photo3DError):
     """A tensor or value handed to a public function is malformed (shape, range, NaN)."""
 

@@ -94,3 +94,18 @@ def test_demo_help_lists_options(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--steps" in out and "sugar box" in out
+
+
+def test_missing_torchmetrics_fails_before_any_work(tmp_path, cube, capsys, monkeypatch):
+    import sys
+
+    asset, grid = cube
+    monkeypatch.setitem(sys.modules, "torchmetrics", None)  # as if it were not installed
+    out = tmp_path / "out"
+    rc = main(["enhance", str(asset), "--reference", str(grid), "-o", str(out), "--ground-truth", str(asset), *FAST])
+    err = capsys.readouterr().err
+    assert rc == 2 and "pip install 'photo3d[eval]'" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()  # nothing was optimised or written
+    rc = main(["demo", "-o", str(tmp_path / "demo"), "--steps", "1"])
+    assert rc == 2 and "photo3d[eval]" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()

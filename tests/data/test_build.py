@@ -9,7 +9,8 @@ from data_helpers import asset_config, make_tiny_assets, write_config
 from photo3d.cli import main
 from photo3d.data import build, status
 from photo3d.data.config import config_from_dict
-from photo3d.data.stages_grid import png_bytes, render_asset_grid
+from photo3d.data.stages_grid import render_asset_grid
+from photo3d.io import encode_png
 from photo3d.testing import FakeOpenAIServer
 from photo3d.testing.openai_server import fake_edit
 
@@ -24,9 +25,9 @@ def test_asset_folder_with_imported_edits(sugar_box_path, tmp_path):
     edits = tmp_path / "edits"
     edits.mkdir()
     # edits made "elsewhere": a photoreal one by id for the sugar box, a mirrored one by key for obj_00
-    sugar = png_bytes(render_asset_grid(assets / "a_sugar_box.glb", 64, backend="torch"))
+    sugar = encode_png(render_asset_grid(assets / "a_sugar_box.glb", 64, backend="torch"))
     (edits / "grid_0.png").write_bytes(fake_edit(sugar, "p", "photoreal"))
-    box = png_bytes(render_asset_grid(assets / "obj_00.glb", 64, backend="torch"))
+    box = encode_png(render_asset_grid(assets / "obj_00.glb", 64, backend="torch"))
     (edits / "obj_00.png").write_bytes(fake_edit(box, "p", "mirror"))
     cfg = config_from_dict(asset_config(tmp_path / "out", assets, None, render={"resolution": 64},
                                         edit={"backend": "import", "import_dir": str(edits)}))

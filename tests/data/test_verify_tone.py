@@ -5,10 +5,16 @@ import pytest
 import torch
 
 from photo3d.data.config import VerifyConfig
-from photo3d.data.stages_grid import decode_png, png_bytes, render_asset_grid
-from photo3d.data.tone import match_tone
-from photo3d.data.verify import edge_fscore, edge_map, foreground_mask, silhouette_iou, verify_structure
+from photo3d.data.stages_grid import render_asset_grid, tone_grid
+from photo3d.data.verify import verify_structure
+from photo3d.eval.metrics.structure import edge_fscore, edge_map, silhouette_iou
+from photo3d.imaging import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
+from photo3d.io import decode_image, encode_png
 from photo3d.testing.openai_server import fake_edit
+
+
+def decode_png(data):
+    return decode_image(data, background=(1.0, 1.0, 1.0))
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +26,7 @@ def sugar_grid(sugar_box_path):
 @pytest.mark.parametrize("mode,accepted", [("photoreal", True), ("identity", True), ("mirror", False),
                                            ("shift", False), ("rescale", False)])
 def test_verification_on_sugar_box(sugar_grid, mode, accepted):
-    raw = png_bytes(sugar_grid)
+    raw = encode_png(sugar_grid)
     edited = decode_png(fake_edit(raw, "make it photoreal", mode))
     v = verify_structure(sugar_grid, edited, VerifyConfig())
     assert v.accepted is accepted, v.views
@@ -33,7 +39,7 @@ def test_scores_on_synthetic_shapes():
     img = torch.ones(2, 3, 64, 64)
     img[:, :, 16:48, 20:40] = 0.3
     moved = torch.roll(img, 10, dims=-1)
-    m1, m2 = foreground_mask(img), foreground_mask(moved)
+    m1, m2 = (foreground_mask(x, SILHOUETTE_WHITE_TOLERANCE, 1) for x in (img, moved))
     assert silhouette_iou(m1, m1).tolist() == [1.0, 1.0]
     assert (silhouette_iou(m1, m2) < 0.6).all()
     e1, e2 = edge_map(img), edge_map(moved)
@@ -62,11 +68,11 @@ def test_resized_edit_and_feature_score():
 
 @pytest.mark.parametrize("mode", ["meanstd", "histogram"])
 def test_tone_matching_moves_colours_to_the_render(sugar_grid, mode):
-    edited = decode_png(fake_edit(png_bytes(sugar_grid), "p", "photoreal"))
-    toned = match_tone(edited, sugar_grid, mode)
-    fg = foreground_mask(sugar_grid[None])[0, 0]
+    edited = decode_png(fake_edit(encode_png(sugar_grid), "p", "photoreal"))
+    toned = tone_grid(edited, sugar_grid, mode)
+    fg = foreground_mask(sugar_grid[None], SILHOUETTE_WHITE_TOLERANCE, 1)[0, 0]
     err_before = (edited[:, fg].mean(1) - sugar_grid[:, fg].mean(1)).abs().sum()
     err_after = (toned[:, fg].mean(1) - sugar_grid[:, fg].mean(1)).abs().sum()
     assert err_after < err_before
     assert torch.equal(toned[:, ~fg], edited[:, ~fg])  # background untouched
-    assert torch.equal(match_tone(edited, sugar_grid, "none"), edited)
+    assert torch.equal(tone_grid(edited, sugar_grid, "none"), edited)

@@ -7,7 +7,8 @@ import torch
 
 from photo3d.encoders.testing import TinyConvEncoder
 from photo3d.losses import MatchLoss, match_loss
-from photo3d.losses.match import foreground_mask, match_loss_from_tokens, token_mask
+from photo3d.imaging import foreground_mask
+from photo3d.losses.match import match_loss_from_tokens, token_mask
 
 
 @pytest.fixture(scope="module")

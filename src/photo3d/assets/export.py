@@ -26,7 +26,7 @@ from photo3d.assets.gltf import MaterialReader
 from photo3d.assets.gltf_file import GltfFile, read_gltf_file, write_glb
 from photo3d.assets.mesh import Asset
 from photo3d.assets.normalize import Y_UP_TO_WORLD
-from photo3d.assets.textures import check_texture, encode_png
+from photo3d.assets.textures import check_texture, encode_texture
 from photo3d.errors import InputError
 
 Frame = Literal["source", "world"]
@@ -138,7 +138,7 @@ def _copy_route(asset: Asset, gf: GltfFile, new: dict[int, np.ndarray], frame: F
         sampler = doc["textures"][old["index"]].get("sampler") if "index" in old else None
         doc.setdefault("images", []).append({"bufferView": -1 - len(extra_views), "mimeType": "image/png",
                                              "name": f"{mat.name}_base_color"})
-        extra_views.append(encode_png(tex))
+        extra_views.append(encode_texture(tex))
         entry = {"source": len(doc["images"]) - 1}
         if sampler is not None:
             entry["sampler"] = sampler

@@ -15,7 +15,7 @@ import numpy as np
 from photo3d.assets.gltf_file import GltfFile, write_glb
 from photo3d.assets.mesh import Mesh
 from photo3d.assets.normalize import transform_points
-from photo3d.assets.textures import encode_png
+from photo3d.assets.textures import encode_texture
 
 _FLOAT, _UINT32 = 5126, 5125
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -206,7 +206,7 @@ def build_glb(mesh: Mesh, matrix: np.ndarray, textures: dict[int, np.ndarray]) -
                "metallicFactor": float(ex.get("metallic_factor", 0.0)),
                "roughnessFactor": float(ex.get("roughness_factor", 1.0))}
         if i in textures:
-            doc.setdefault("images", []).append({"bufferView": view(encode_png(textures[i])), "mimeType": "image/png"})
+            doc.setdefault("images", []).append({"bufferView": view(encode_texture(textures[i])), "mimeType": "image/png"})
             doc.setdefault("samplers", [{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR,
                                          "wrapS": _REPEAT, "wrapT": _REPEAT}])
             doc.setdefault("textures", []).append({"source": len(doc["images"]) - 1, "sampler": 0})

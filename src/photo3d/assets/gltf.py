@@ -17,7 +17,7 @@ import numpy as np
 
 from photo3d.assets.gltf_file import GltfFile, check_extensions, read_gltf_file
 from photo3d.assets.mesh import Material, Mesh
-from photo3d.assets.textures import KTX2_HINT, decode_image
+from photo3d.assets.textures import KTX2_HINT, decode_texture
 from photo3d.errors import AssetError
 
 _TRIANGLES, _STRIP, _FAN = 4, 5, 6
@@ -276,7 +276,7 @@ class MaterialReader:
             if mime == "image/ktx2":
                 raise AssetError(f"{self.gf.path}: texture '{name}' is KTX2, which photo3d cannot "
                                  f"decode; {KTX2_HINT}")
-            self._images[index] = decode_image(data, name, self.gf.path)
+            self._images[index] = decode_texture(data, name, self.gf.path)
         return self._images[index]
 
 

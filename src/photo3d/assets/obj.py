@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from photo3d.assets.mesh import Material, Mesh
-from photo3d.assets.textures import decode_image, pil_to_array
+from photo3d.assets.textures import decode_texture
 from photo3d.errors import AssetError
+from photo3d.io.images import pil_to_array
 
 
 def load_trimesh_format(path: str | Path) -> tuple[Mesh, dict[str, Any]]:
@@ -121,7 +122,7 @@ def _read_texture_file(tex_path: Path, obj_path: Path) -> np.ndarray:
     if not tex_path.is_file():
         raise AssetError(f"{obj_path}: texture '{tex_path.name}' named by map_Kd is missing "
                          f"(looked in {tex_path.parent}); put it there or fix the .mtl")
-    return decode_image(tex_path.read_bytes(), tex_path.name, obj_path)
+    return decode_texture(tex_path.read_bytes(), tex_path.name, obj_path)
 
 
 def _mtl_textures(obj_path: Path) -> dict[str, Path]:

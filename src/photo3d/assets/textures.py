@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from photo3d.errors import AssetError, InputError
+from photo3d.errors import AssetError, InputError, UnreadableImageError
+from photo3d.io.images import decode_array, encode_png
 
 _KTX2_MAGIC = b"\xabKTX 20\xbb\r\n\x1a\n"
 _KTX1_MAGIC = b"\xabKTX 11\xbb\r\n\x1a\n"
@@ -17,10 +16,10 @@ KTX2_HINT = ("convert the textures to PNG/JPEG, e.g. `npx @gltf-transform/cli pn
              "or re-export without KTX2/Basis compression")
 
 
-def decode_image(data: bytes, name: str, source: Path | str) -> np.ndarray:
-    """Decode PNG / JPEG / WebP / ... bytes into ``[H, W, C]`` uint8 (C = 3, or 4 with alpha).
+def decode_texture(data: bytes, name: str, source: Path | str) -> np.ndarray:
+    """Decode a texture's bytes into ``[H, W, C]`` uint8 (C = 3, or 4 with alpha).
 
-    Grey images become RGB, palette images RGB(A), 16-bit images are reduced to 8 bits.
+    Decoding is :func:`photo3d.io.images.decode_array`; this adds the asset-specific checks.
 
     Args:
         data: the encoded image.
@@ -34,35 +33,19 @@ def decode_image(data: bytes, name: str, source: Path | str) -> np.ndarray:
         raise AssetError(f"{source}: texture '{name}' is KTX/Basis-compressed, which photo3d cannot "
                          f"decode; {KTX2_HINT}")
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            return pil_to_array(im)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise AssetError(f"{source}: texture '{name}' is not a readable image ({exc}); "
+        return decode_array(data, source)
+    except UnreadableImageError as exc:
+        raise AssetError(f"{source}: texture '{name}' is not a readable image ({exc.reason}); "
                          "replace it with a valid PNG/JPEG and reload") from exc
 
 
-def pil_to_array(im: Image.Image) -> np.ndarray:
-    """PIL image -> ``[H, W, 3|4]`` uint8, keeping alpha when the image has it."""
-    has_alpha = im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        im.mode == "P" and "transparency" in im.info)
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grey: keep the top 8 bits rather than letting PIL clip to 255
-        arr = np.asarray(im, dtype=np.uint32) >> (8 if np.asarray(im).max() > 255 else 0)
-        return np.repeat(arr.astype(np.uint8)[..., None], 3, axis=2)
-    return np.asarray(im.convert("RGBA" if has_alpha else "RGB"), dtype=np.uint8).copy()
-
-
-def encode_png(texture: np.ndarray) -> bytes:
-    """``[H, W, 3|4]`` uint8 -> PNG bytes.
+def encode_texture(texture: np.ndarray) -> bytes:
+    """``[H, W, 3|4]`` uint8 -> PNG bytes (through :func:`photo3d.io.images.encode_png`).
 
     Raises:
         InputError: wrong shape or dtype.
     """
-    tex = check_texture(texture)
-    buf = io.BytesIO()
-    Image.fromarray(tex).save(buf, format="PNG", compress_level=6)
-    return buf.getvalue()
+    return encode_png(check_texture(texture))
 
 
 def check_texture(texture: np.ndarray, what: str = "texture") -> np.ndarray:

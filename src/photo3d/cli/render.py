@@ -32,7 +32,7 @@ class RenderConfig:
     shading: Literal["auto", "unlit", "diffuse"] = field(default="auto", metadata={
         "help": "unlit base colour, or a headlight Lambert term; auto = diffuse for untextured meshes"})
     save_views: bool = field(default=False, metadata={"help": "also write every view PNG and cameras.json next to the grid"})
-    device: str = field(default="cpu", metadata={"help": "torch device, e.g. cpu or cuda"})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA when available), cpu or cuda[:i]"})
 
 
 def register(subparsers) -> None:
@@ -117,10 +117,12 @@ def render_asset_file(src: Path, dst: Path, cfg: RenderConfig, background, trans
     from photo3d.io import atomic_write_json, save_image
     from photo3d.render import render_views
 
+    from photo3d.device import resolve_device
+
     asset = load_asset(src)
     cams = ring_cameras(cfg.views, cfg.elevations, resolution=cfg.resolution)
     out = render_views(asset, cams, background=background, backend=cfg.backend, ssaa=cfg.ssaa,
-                       shading=cfg.shading, device=cfg.device)
+                       shading=cfg.shading, device=resolve_device(cfg.device))
     views = torch.cat([out.rgb, out.alpha], 1) if transparent else out.rgb
     views = views.detach().cpu()
     rows, cols = grid_shape(cfg.views, len(cfg.elevations))

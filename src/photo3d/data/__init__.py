@@ -10,7 +10,7 @@ Modules: :mod:`~photo3d.data.config` (typed config, TOML/JSON), :mod:`~photo3d.d
 (prompts / asset folders), :mod:`~photo3d.data.stage` (the contract), ``stages_prompt`` /
 ``stages_grid`` (the stages), :mod:`~photo3d.data.executors` (local threads, Ray),
 :mod:`~photo3d.data.cache` (resumable cache), :mod:`~photo3d.data.verify` (structure checks),
-:mod:`~photo3d.data.tone`, :mod:`~photo3d.data.clients` (OpenAI-compatible endpoints),
+:func:`~photo3d.imaging.match_tone` (tone), :mod:`~photo3d.data.clients` (OpenAI-compatible endpoints),
 :mod:`~photo3d.data.writer` (layout, manifest, status). Nothing heavy is imported here.
 """
 
@@ -35,7 +35,7 @@ _LAZY = {
     "LocalExecutor": "photo3d.data.executors",
     "RayExecutor": "photo3d.data.executors",
     "verify_structure": "photo3d.data.verify",
-    "match_tone": "photo3d.data.tone",
+    "match_tone": "photo3d.imaging.tone",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -41,7 +41,7 @@ def make_stages(cfg: BuildConfig) -> list[Stage]:
     stages.append(EditStage(cfg.edit, cfg.verify, cfg.api, None))
     grid_stage = "edit"
     if cfg.tone.mode != "none":
-        stages.append(ToneStage(cfg.tone, cfg.verify.white_threshold))
+        stages.append(ToneStage(cfg.tone, cfg.verify.white_tolerance))
         grid_stage = "tone"
     stages.append(WriteStage(grid_stage, from_prompts))
     return stages

@@ -12,7 +12,6 @@ retries instead, so that every wait, reason and attempt is ours to record and bo
 from __future__ import annotations
 
 import base64
-import io
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,15 +151,10 @@ def _image_bytes(resp: Any) -> bytes:
 
 def validate_image(raw: bytes) -> bytes:
     """Decode ``raw`` completely (catching truncated/non-image bodies); return PNG bytes."""
-    from PIL import Image, UnidentifiedImageError
+    from photo3d.errors import UnreadableImageError
+    from photo3d.io import as_png
 
     try:
-        with Image.open(io.BytesIO(raw)) as im:
-            im.load()
-            if im.format == "PNG":
-                return raw
-            buf = io.BytesIO()
-            im.convert("RGBA" if "A" in im.getbands() else "RGB").save(buf, format="PNG")
-            return buf.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise BadResponse(f"not a complete image ({type(exc).__name__})") from exc
+        return as_png(raw, "response")
+    except UnreadableImageError as exc:
+        raise BadResponse(f"not a complete image ({exc.reason.split(':')[0]})") from exc

@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from photo3d.errors import InputError
+from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
+# former key names still accepted in config files: table -> {old: new}
+RENAMED_KEYS = {"matting": {"white_threshold": "white_tolerance"}, "verify": {"white_threshold": "white_tolerance"}}
 
 REWRITE_SYSTEM_PROMPT = (
     "You turn text-to-image prompts into a description of ONE physical object for a 3D asset "
@@ -104,7 +107,7 @@ class TextToImageConfig:
     size: int = 1024
     steps: int = 28
     guidance: float = 3.5
-    device: str = "cuda"
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda[:i]
     base_url: str | None = None
     api_key_env: str | None = None
 
@@ -114,7 +117,7 @@ class MattingConfig:
     """Stage 3b: background removal."""
 
     backend: str = "auto"  # "auto" (rembg if installed, else threshold), "rembg", "threshold"
-    white_threshold: float = 0.06  # a pixel is background when all channels are within this of white
+    white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE  # threshold backend: object = a channel this far below white
 
 
 @dataclass
@@ -123,7 +126,7 @@ class ImageTo3DConfig:
 
     backend: str = "trellis"  # "trellis", "hunyuan3d", "card" (offline stand-in: a textured card)
     model: str = "microsoft/TRELLIS-image-large"
-    device: str = "cuda"
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda[:i]
 
 
 @dataclass
@@ -147,7 +150,7 @@ class EditConfig:
     import_dir: str | None = None  # backend "import": folder of grid_{id}.png / {key}.png files
     steps: int = 28
     guidance: float = 2.5
-    device: str = "cuda"
+    device: str = "auto"  # auto (CUDA when available), cpu, cuda[:i]
     base_url: str | None = None
     api_key_env: str | None = None
 
@@ -162,7 +165,7 @@ class VerifyConfig:
     edge_tolerance: int = 2  # at 512 px per view; scaled with the view size
     min_feature_sim: float = 0.5  # used only when ``encoder`` is set
     encoder: str | None = None  # e.g. "dinov3-vitl16" / "tiny-dino" (patch-token cosine)
-    white_threshold: float = 0.06
+    white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE  # silhouettes: object = a channel this far below white
 
 
 @dataclass
@@ -212,8 +215,10 @@ def config_from_dict(data: dict[str, Any], cls: type = BuildConfig, where: str =
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a table/object, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    renamed = RENAMED_KEYS.get(where.rsplit(".", 1)[-1], {})
     kwargs = {}
     for key, value in data.items():
+        key = renamed.get(key, key)
         if key not in fields:
             raise InputError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(fields))}")
         sub = fields[key].default_factory if fields[key].default_factory is not dataclasses.MISSING else None

@@ -14,14 +14,14 @@ computed) is stored before anything else happens to it and is never made twice.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+import numpy as np
 
 from photo3d.data.clients import Endpoint, OpenAIClient, validate_image
 from photo3d.data.stage import StageContext, StageFailure
+from photo3d.io import encode_png, open_pil
 
 RETRY_HINT = (" Previous attempt changed the object's shape or position: keep every cell's silhouette, "
               "size and position pixel-aligned with the input.")
@@ -77,11 +77,8 @@ class DiffusersEditor:
 
     def edit(self, ctx: StageContext, grid_png: bytes, prompt: str, attempt: int) -> bytes:
         def call():
-            with Image.open(io.BytesIO(grid_png)) as im:
-                out = self.local(im.convert("RGB"), prompt, ctx.seed + attempt)
-            buf = io.BytesIO()
-            out.save(buf, format="PNG")
-            return {"model": self.local.model_id, "cost_usd": 0.0, "seed": ctx.seed + attempt}, buf.getvalue()
+            out = self.local(open_pil(grid_png, "RGB"), prompt, ctx.seed + attempt)
+            return {"model": self.local.model_id, "cost_usd": 0.0, "seed": ctx.seed + attempt}, encode_png(np.asarray(out))
 
         return ctx.paid_call(f"edit_{attempt}", call, ext=".png")[1]
 

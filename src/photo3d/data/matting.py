@@ -1,7 +1,8 @@
 """Background removal for generated object images (stage 3b; the paper's tool is unknown).
 
 ``rembg`` (U^2-Net family) is used when installed; otherwise a simple, documented fallback
-for object-on-white images: foreground = pixels not near white, keep the largest connected
+for object-on-white images: foreground = pixels not near white
+(:func:`photo3d.imaging.foreground_mask`, silhouette tolerance), keep the largest connected
 component, fill its holes, and feather the edge by one pixel.
 """
 
@@ -11,15 +12,17 @@ import numpy as np
 from PIL import Image
 
 from photo3d._optional import is_available, require
+from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
 
 
-def remove_background(image: Image.Image, backend: str = "auto", white_threshold: float = 0.06) -> tuple[Image.Image, str]:
+def remove_background(image: Image.Image, backend: str = "auto",
+                      white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE) -> tuple[Image.Image, str]:
     """Return ``(RGBA image, backend used)``.
 
     Args:
         image: the generated image (object on a plain light background).
         backend: ``"auto"`` (rembg if importable, else threshold), ``"rembg"`` or ``"threshold"``.
-        white_threshold: background = every channel within this of white (threshold backend).
+        white_tolerance: threshold backend: object = some channel more than this below white.
     """
     if backend == "auto":
         backend = "rembg" if is_available("rembg") else "threshold"
@@ -28,15 +31,18 @@ def remove_background(image: Image.Image, backend: str = "auto", white_threshold
         return rembg.remove(image.convert("RGB")).convert("RGBA"), "rembg"
     if backend != "threshold":
         raise ValueError(f"matting backend must be 'auto', 'rembg' or 'threshold', got {backend!r}")
-    return threshold_matte(image, white_threshold), "threshold"
+    return threshold_matte(image, white_tolerance), "threshold"
 
 
-def threshold_matte(image: Image.Image, white_threshold: float = 0.06) -> Image.Image:
+def threshold_matte(image: Image.Image, white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE) -> Image.Image:
     """White-background matting: largest not-near-white component, holes filled, 1 px feather."""
     from scipy import ndimage
 
-    rgb = np.asarray(image.convert("RGB")).astype(np.float32) / 255.0
-    fg = (1.0 - rgb).max(axis=2) > white_threshold
+    from photo3d.io import to_tensor
+
+    rgb_t = to_tensor(image, "RGB")
+    fg = foreground_mask(rgb_t[None], white_tolerance)[0, 0].numpy()
+    rgb = rgb_t.permute(1, 2, 0).numpy()
     labels, n = ndimage.label(fg)
     if n > 1:
         sizes = ndimage.sum(fg, labels, index=np.arange(1, n + 1))

@@ -26,6 +26,12 @@ from PIL import Image
 from photo3d._optional import require
 
 
+def _device(name: str):
+    from photo3d.device import resolve_device
+
+    return resolve_device(name)
+
+
 def _version(module: str) -> str | None:
     try:
         from importlib.metadata import version
@@ -60,7 +66,7 @@ class FluxGenerator:
     """Text-to-image with ``diffusers.FluxPipeline`` (bf16 on ``device``)."""
 
     def __init__(self, model: str, size: int = 1024, steps: int = 28, guidance: float = 3.5,
-                 device: str = "cuda") -> None:
+                 device: str = "auto") -> None:
         self.model_id, self.size, self.steps, self.guidance, self.device = model, size, steps, guidance, device
         self._pipe = None
 
@@ -72,12 +78,12 @@ class FluxGenerator:
         if self._pipe is None:
             diffusers = require("diffusers", "FLUX text-to-image")
             torch = require("torch")
-            self._pipe = diffusers.FluxPipeline.from_pretrained(self.model_id, torch_dtype=torch.bfloat16).to(self.device)
+            self._pipe = diffusers.FluxPipeline.from_pretrained(self.model_id, torch_dtype=torch.bfloat16).to(_device(self.device))
 
     def __call__(self, prompt: str, seed: int) -> Image.Image:
         self.load()
         torch = require("torch")
-        gen = torch.Generator(self.device).manual_seed(seed)
+        gen = torch.Generator(_device(self.device)).manual_seed(seed)
         return self._pipe(prompt, height=self.size, width=self.size, num_inference_steps=self.steps,
                           guidance_scale=self.guidance, generator=gen).images[0]
 
@@ -86,7 +92,7 @@ class KontextEditor:
     """Instruction editing of the whole grid with ``diffusers.FluxKontextPipeline``."""
 
     def __init__(self, model: str = "black-forest-labs/FLUX.1-Kontext-dev", steps: int = 28,
-                 guidance: float = 2.5, device: str = "cuda") -> None:
+                 guidance: float = 2.5, device: str = "auto") -> None:
         self.model_id, self.steps, self.guidance, self.device = model, steps, guidance, device
         self._pipe = None
 
@@ -99,12 +105,12 @@ class KontextEditor:
             diffusers = require("diffusers", "FLUX.1-Kontext editing")
             torch = require("torch")
             self._pipe = diffusers.FluxKontextPipeline.from_pretrained(self.model_id,
-                                                                       torch_dtype=torch.bfloat16).to(self.device)
+                                                                       torch_dtype=torch.bfloat16).to(_device(self.device))
 
     def __call__(self, image: Image.Image, prompt: str, seed: int) -> Image.Image:
         self.load()
         torch = require("torch")
-        gen = torch.Generator(self.device).manual_seed(seed)
+        gen = torch.Generator(_device(self.device)).manual_seed(seed)
         w, h = image.size
         return self._pipe(image=image, prompt=prompt, guidance_scale=self.guidance, num_inference_steps=self.steps,
                           height=h, width=w, generator=gen).images[0]
@@ -113,7 +119,7 @@ class KontextEditor:
 class TrellisLifter:
     """Image-to-3D with TRELLIS's own package; writes the extracted mesh (TRELLIS frame) as PLY."""
 
-    def __init__(self, model: str = "microsoft/TRELLIS-image-large", device: str = "cuda") -> None:
+    def __init__(self, model: str = "microsoft/TRELLIS-image-large", device: str = "auto") -> None:
         self.model_id, self.device = model, device
         self._pipe = None
 
@@ -124,7 +130,7 @@ class TrellisLifter:
         if self._pipe is None:
             pipelines = require("trellis.pipelines", "TRELLIS image-to-3D (install TRELLIS from its repository)")
             self._pipe = pipelines.TrellisImageTo3DPipeline.from_pretrained(self.model_id)
-            self._pipe.to(self.device)
+            self._pipe.to(_device(self.device))
 
     def __call__(self, image: Image.Image, seed: int, folder: Path) -> tuple[Path, str]:
         self.load()
@@ -141,7 +147,7 @@ class TrellisLifter:
 class Hunyuan3DLifter:
     """Image-to-3D geometry with Hunyuan3D-2 (``hy3dgen``); Y-up output, normalised on load."""
 
-    def __init__(self, model: str = "tencent/Hunyuan3D-2", device: str = "cuda") -> None:
+    def __init__(self, model: str = "tencent/Hunyuan3D-2", device: str = "auto") -> None:
         self.model_id, self.device = model, device
         self._pipe = None
 
@@ -179,8 +185,9 @@ class CardLifter:
         from photo3d.assets.mesh import Material, Mesh
         from photo3d.data.objio import write_obj
 
-        rgba = np.asarray(image.convert("RGBA")).astype(np.float32) / 255.0
-        tex = (rgba[..., :3] * rgba[..., 3:] + (1 - rgba[..., 3:])) * 255 + 0.5  # composite on white
+        from photo3d.io import composite, to_tensor, to_uint8
+
+        tex = to_uint8(composite(to_tensor(image, "RGBA")))  # on white, in float
         h, w = tex.shape[:2]
         sx, sz = (0.9, 0.9 * h / w) if w >= h else (0.9 * w / h, 0.9)
         t = 0.02
@@ -193,6 +200,6 @@ class CardLifter:
         uvs = np.array(uv + [(1 - u, v) for u, v in uv], np.float32)  # the back shows the mirror image
         faces = np.array([[0, 2, 1], [0, 3, 2], [4, 6, 5], [4, 7, 6]], np.int64)
         mesh = Mesh(vertices=verts, faces=faces, uv=uvs,
-                    materials=[Material(name="card", base_color_texture=tex.astype(np.uint8))])
+                    materials=[Material(name="card", base_color_texture=tex)])
         write_obj(mesh, folder, "card")
         return folder / "card.obj", "world"

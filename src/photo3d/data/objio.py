@@ -9,13 +9,11 @@ textures PNG-encoded without metadata, so identical meshes give byte-identical f
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from photo3d.io import atomic_write_bytes
+from photo3d.io import atomic_write_bytes, encode_png
 
 
 def write_obj(mesh, folder: str | Path, name: str = "mesh") -> list[Path]:
@@ -35,9 +33,7 @@ def write_obj(mesh, folder: str | Path, name: str = "mesh") -> list[Path]:
         mtl_lines += [f"newmtl material_{i}", "Ka 0 0 0", "Ks 0 0 0", "illum 1"]
         if mat.has_texture and mesh.uv is not None:
             tex_name = f"{name}_tex{i}.png"
-            buf = io.BytesIO()
-            Image.fromarray(np.ascontiguousarray(mat.base_color_texture)).save(buf, format="PNG")
-            written.append(atomic_write_bytes(folder / tex_name, buf.getvalue()))
+            written.append(atomic_write_bytes(folder / tex_name, encode_png(mat.base_color_texture)))
             mtl_lines += [f"Kd {kd[0]:.6f} {kd[1]:.6f} {kd[2]:.6f}", f"map_Kd {tex_name}"]
         else:
             mtl_lines.append(f"Kd {kd[0]:.6f} {kd[1]:.6f} {kd[2]:.6f}")

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import torch
-from PIL import Image
 
 from photo3d.data.stage import Stage, StageContext, StageFailure
-from photo3d.io import atomic_write_bytes, to_pil, to_tensor
+from photo3d.grid import compose_grid, split_grid
+from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
+from photo3d.imaging.resample import resize
+from photo3d.imaging.tone import match_tone
+from photo3d.io import atomic_write_bytes, decode_image, encode_png
 
-
-def png_bytes(img: torch.Tensor) -> bytes:
-    """``[3, H, W]`` in [0, 1] -> PNG bytes (PIL, no metadata: deterministic)."""
-    buf = io.BytesIO()
-    to_pil(img).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def decode_png(data: bytes, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """PNG bytes -> ``[3, H, W]`` (alpha composited on white; resized with Lanczos to ``(H, W)``)."""
-    with Image.open(io.BytesIO(data)) as im:
-        im.load()
-        if "A" in im.getbands():
-            bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(bg, im.convert("RGBA"))
-        im = im.convert("RGB")
-        if size is not None and im.size != (size[1], size[0]):
-            im = im.resize((size[1], size[0]), Image.LANCZOS)
-        return to_tensor(im)
+WHITE = (1.0, 1.0, 1.0)
 
 
 _RENDER_THREAD: ThreadPoolExecutor | None = None
@@ -91,7 +75,7 @@ class RenderStage(Stage):
             grid = render_asset_grid(path, self.cfg.resolution, frame, self.cfg.backend)
         except Photo3DError as exc:
             raise StageFailure("bad_asset", str(exc), permanent=True) from exc
-        out = atomic_write_bytes(ctx.workdir / "grid.png", png_bytes(grid))
+        out = atomic_write_bytes(ctx.workdir / "grid.png", encode_png(grid))
         return {"grid": ctx.rel(out), "resolution": self.cfg.resolution}
 
 
@@ -134,22 +118,22 @@ class EditStage(Stage):
         if self.verify_cfg.enabled and self.verify_cfg.encoder and self._encoder is None:
             self.setup()
         render_png = ctx.path(ctx.records["render"]["grid"]).read_bytes()
-        render = decode_png(render_png)
+        render = decode_image(render_png, background=WHITE)
         prompt = self.cfg.prompt
         attempts: list[dict[str, Any]] = []
         n = max(1, self.cfg.max_attempts) if self.editor.can_reedit else 1
         for attempt in range(n):
             raw = self.editor.edit(ctx, render_png, prompt, attempt)
-            with Image.open(io.BytesIO(raw)) as im:
-                size = list(im.size)
-            edited = decode_png(raw, tuple(render.shape[-2:]))
+            edited = decode_image(raw, background=WHITE, source=f"edit {attempt} of sample {ctx.sample.key}")
+            size = [edited.shape[2], edited.shape[1]]
+            edited = resize(edited[None], tuple(render.shape[-2:]))[0]
             if self.verify_cfg.enabled:
                 v = verify_structure(render, edited, self.verify_cfg, self._encoder).to_dict()
             else:
                 v = {"accepted": True, "views": [], "failed_checks": []}
             attempts.append({"attempt": attempt, "size": size, **v})
             if v["accepted"]:
-                out = atomic_write_bytes(ctx.workdir / "edited.png", png_bytes(edited))
+                out = atomic_write_bytes(ctx.workdir / "edited.png", encode_png(edited))
                 return {"grid": ctx.rel(out), "attempts": attempts, "retries": attempt, "verification": v}
         raise StageFailure("verification_failed", f"{n} edit(s) failed structure checks: "
                            f"{', '.join(attempts[-1]['failed_checks'])}", permanent=True,
@@ -164,20 +148,41 @@ class ToneStage(Stage):
     outputs = ("grid",)
     kind = "cpu"
 
-    def __init__(self, cfg, white_threshold: float) -> None:
-        self.cfg, self.white = cfg, white_threshold
+    def __init__(self, cfg, white_tolerance: float) -> None:
+        self.cfg, self.white_tolerance = cfg, white_tolerance
 
     def describe(self) -> dict[str, Any]:
         return {"mode": self.cfg.mode, "strength": self.cfg.strength}
 
     def process(self, ctx: StageContext) -> dict[str, Any]:
-        from photo3d.data.tone import match_tone
-
-        render = decode_png(ctx.path(ctx.records["render"]["grid"]).read_bytes())
-        edited = decode_png(ctx.path(ctx.records["edit"]["grid"]).read_bytes())
-        toned = match_tone(edited, render, self.cfg.mode, self.cfg.strength, self.white)
-        out = atomic_write_bytes(ctx.workdir / "toned.png", png_bytes(toned))
+        render = decode_image(ctx.path(ctx.records["render"]["grid"]).read_bytes(), background=WHITE)
+        edited = decode_image(ctx.path(ctx.records["edit"]["grid"]).read_bytes(), background=WHITE)
+        toned = tone_grid(edited, render, self.cfg.mode, self.cfg.strength, self.white_tolerance)
+        out = atomic_write_bytes(ctx.workdir / "toned.png", encode_png(toned))
         return {"grid": ctx.rel(out)}
+
+
+def tone_grid(edited: torch.Tensor, render: torch.Tensor, mode: str, strength: float = 1.0,
+              white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE) -> torch.Tensor:
+    """Tone-match an edited 2x2 grid to its render view by view (:func:`photo3d.imaging.match_tone`).
+
+    The masks are the structure check's silhouettes (``white_tolerance``, cleaned up with a
+    1 px opening and closing), so an editor's off-white background is never recoloured.
+
+    Args:
+        edited, render: ``[3, H, W]`` grids in [0, 1] of one size.
+        mode: a tone matching mode (``none``, ``mean``, ``meanstd``, ``histogram``).
+        strength: blend weight of the matched colours.
+        white_tolerance: silhouette rule (see :mod:`photo3d.imaging.masks`).
+
+    Returns:
+        ``[3, H, W]`` tone-matched grid.
+    """
+    e, r = split_grid(edited), split_grid(render)
+    toned = match_tone(e, r, mode=mode, strength=strength,
+                       reference_mask=foreground_mask(e, white_tolerance, 1),
+                       render_mask=foreground_mask(r, white_tolerance, 1))
+    return compose_grid(toned)
 
 
 class WriteStage(Stage):

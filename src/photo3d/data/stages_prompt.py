@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from PIL import Image
+import numpy as np
 
 from photo3d.data.clients import Endpoint, OpenAIClient
 from photo3d.data.stage import Stage, StageContext, StageFailure
+from photo3d.io import atomic_write_bytes, encode_png, open_pil
 
 
 def _openai_version() -> str | None:
@@ -17,10 +17,9 @@ def _openai_version() -> str | None:
     return _version("openai")
 
 
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+def _png(image) -> bytes:
+    """PNG bytes of a PIL image (what local pipelines return)."""
+    return encode_png(np.asarray(image))
 
 
 class RewriteStage(Stage):
@@ -114,8 +113,6 @@ class TextToImageStage(Stage):
             png = _png(self.local(prompt, ctx.seed))
             seed = ctx.seed
         path = ctx.workdir / "image.png"
-        from photo3d.io import atomic_write_bytes
-
         atomic_write_bytes(path, png)
         return {"image": ctx.rel(path), "seed": seed}
 
@@ -139,10 +136,9 @@ class MattingStage(Stage):
 
     def process(self, ctx: StageContext) -> dict[str, Any]:
         from photo3d.data.matting import remove_background
-        from photo3d.io import atomic_write_bytes
 
-        with Image.open(ctx.path(ctx.records["text_to_image"]["image"])) as im:
-            rgba, used = remove_background(im.convert("RGB"), self.cfg.backend, self.cfg.white_threshold)
+        image = open_pil(ctx.path(ctx.records["text_to_image"]["image"]), "RGB")
+        rgba, used = remove_background(image, self.cfg.backend, self.cfg.white_tolerance)
         path = atomic_write_bytes(ctx.workdir / "matted.png", _png(rgba))
         return {"image": ctx.rel(path), "backend": used}
 
@@ -173,7 +169,6 @@ class ImageTo3DStage(Stage):
         return self.lifter.describe()
 
     def process(self, ctx: StageContext) -> dict[str, Any]:
-        with Image.open(ctx.path(ctx.records["matting"]["image"])) as im:
-            image = im.convert("RGBA")
+        image = open_pil(ctx.path(ctx.records["matting"]["image"]), "RGBA")
         path, frame = self.lifter(image, ctx.seed, ctx.workdir)
         return {"mesh": ctx.rel(path), "frame": frame, "seed": ctx.seed}

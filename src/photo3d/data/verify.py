@@ -1,6 +1,6 @@
 """Structure verification: does an edited grid keep the render's geometry, view by view?
 
-The scores are those of :mod:`photo3d.structure` (silhouette IoU, edge F-score and, with an
+The scores are those of :mod:`photo3d.eval.metrics.structure` (silhouette IoU, edge F-score and, with an
 encoder, patch-feature similarity), each comparing an edited view with the render it came from;
 the evaluation reports the very same scores. A view passes when every enabled score reaches its
 threshold; a grid passes when all views do. Photometric edits (contrast, saturation, tone, fine
@@ -13,17 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
+from photo3d.eval.metrics.structure import structure_scores
 from photo3d.grid import split_grid
-from photo3d.structure import (  # noqa: F401  (re-exported: the builder's checks live here)
-    edge_fscore,
-    edge_map,
-    foreground_mask,
-    patch_similarity,
-    silhouette_iou,
-    structure_scores,
-)
+from photo3d.imaging.resample import resize
 
 
 @dataclass
@@ -57,11 +50,9 @@ def verify_structure(render: torch.Tensor, edited: torch.Tensor, cfg: Any, encod
     Returns:
         :class:`Verification`.
     """
-    if edited.shape[-2:] != render.shape[-2:]:
-        edited = F.interpolate(edited[None], size=render.shape[-2:], mode="bilinear", antialias=True,
-                               align_corners=False)[0].clamp(0, 1)
+    edited = resize(edited[None], tuple(render.shape[-2:]))[0]
     r, e = split_grid(render, rows, cols), split_grid(edited, rows, cols)
-    scores_t = structure_scores(r, e, cfg.white_threshold, cfg.edge_tolerance, encoder)
+    scores_t = structure_scores(r, e, cfg.white_tolerance, cfg.edge_tolerance, encoder)
     views, failed = [], []
     for i in range(len(r)):
         scores = {k: round(float(v[i]), 4) for k, v in scores_t.items()}

@@ -61,22 +61,19 @@ def build_demo_inputs(original: str | Path, out_dir: Path, resolution: int, seed
         :class:`DemoInputs`.
     """
     from photo3d.assets import export_glb, load_asset
-    from photo3d.enhance.outputs import texture_to_uint8
-    from photo3d.grid import compose_grid
-    from photo3d.render import render_grid, texture_to_tensor
+    from photo3d.enhance.record import eval_ssaa
+    from photo3d.grid import compose_grid, split_grid
+    from photo3d.io import texture_to_tensor, to_uint8
+    from photo3d.render import render_grid
 
     asset = load_asset(original)
     degraded = {}
     for m, mat in enumerate(asset.mesh.materials):
         if mat.base_color_texture is not None:
-            degraded[m] = texture_to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture), degradation))
+            degraded[m] = to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture), degradation))
     if not degraded:
         raise ValueError(f"{original}: has no base-colour texture to degrade")
     generated = export_glb(asset, out_dir / "generated.glb", degraded)
-    from photo3d.grid import split_grid
-
-    from photo3d.enhance.record import eval_ssaa
-
     with torch.no_grad():  # a clean, anti-aliased render of the original, as an editor would receive
         views = split_grid(render_grid(asset, resolution, ssaa=eval_ssaa(resolution)))
     edited = editor_drift(views, drift, seed=seed)
@@ -95,10 +92,16 @@ def run_demo(out_dir: str | Path = "outputs/demo", config: DemoConfig | None = N
         on_step: forwarded to :func:`~photo3d.enhance.pipeline.enhance`.
 
     Returns:
-        The :class:`~photo3d.enhance.pipeline.EnhanceResult` (``heldout_metrics`` holds the table).
+        The :class:`~photo3d.enhance.record.EnhanceResult` (``heldout_metrics`` holds the table).
+
+    Raises:
+        MissingDependencyError: before any work, when a held-out metric's package is missing.
     """
     from photo3d.enhance.pipeline import enhance
+    from photo3d.eval.metrics.detail import DETAIL_METRICS
+    from photo3d.eval.metrics.paired import require_paired
 
+    require_paired(DETAIL_METRICS, "the demo's held-out metrics")
     config = config or DemoConfig()
     say = log or (lambda _m: None)
     out = Path(out_dir)

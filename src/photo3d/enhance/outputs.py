@@ -62,14 +62,3 @@ def side_by_side(before: torch.Tensor, after: torch.Tensor, gap: int = 4) -> tor
     n, c, h, _ = before.shape
     sep = torch.ones(n, c, h, gap, dtype=before.dtype)
     return torch.cat([before, sep, after], dim=3)
-
-
-def save_texture(path: str | Path, texture: np.ndarray) -> Path:
-    """Write an ``H x W x C`` uint8 texture as PNG, atomically."""
-    tex = torch.from_numpy(np.ascontiguousarray(texture)).permute(2, 0, 1).float() / 255.0
-    return save_image(path, tex)
-
-
-def texture_to_uint8(texture: torch.Tensor) -> np.ndarray:
-    """``[C, H, W]`` float in [0, 1] -> ``H x W x C`` uint8 (rounded)."""
-    return (texture.detach().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()

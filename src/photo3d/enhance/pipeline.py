@@ -22,48 +22,28 @@ atomically, and ``record.json`` last: a folder without ``record.json`` is an inc
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from photo3d.device import resolve_device
 from photo3d.enhance.config import EnhanceConfig
 from photo3d.enhance.objective import build_objective
 from photo3d.enhance.optimise import LoopResult, optimise
+from photo3d.enhance.record import EnhanceResult, write_outputs
 from photo3d.enhance.references import References, load_references
 from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
-from photo3d.enhance.tone import match_tone
 from photo3d.enhance.views import FixedViews
 from photo3d.enhance.visibility import sample_spacing, texel_visibility
-from photo3d.errors import InputError, Photo3DError
+from photo3d.errors import Photo3DError
+from photo3d.imaging.resample import resize
+from photo3d.imaging.tone import match_tone
 
 MAX_AUTO_TEXTURE = 2048
 UV_TEXTURE_SIZE = 1024
-
-
-@dataclass
-class EnhanceResult:
-    """What :func:`enhance` produced.
-
-    Attributes:
-        out_dir: the output folder.
-        files: output name -> path (``glb``, ``grid_before``, ``record``...).
-        textures: material index -> final ``H x W x C`` uint8 base-colour texture.
-        record: the content of ``record.json``.
-    """
-
-    out_dir: Path
-    files: dict[str, Path] = field(default_factory=dict)
-    textures: dict[int, np.ndarray] = field(default_factory=dict)
-    record: dict = field(default_factory=dict)
-
-    @property
-    def heldout_metrics(self) -> dict | None:
-        """``{"before": {...}, "after": {...}}`` when a ground truth was given."""
-        return self.record.get("heldout_metrics")
 
 
 @dataclass
@@ -80,19 +60,6 @@ class Prepared:
     targets: torch.Tensor  # [N, 3, H, W] tone-matched references
     notes: list[str]
     device: torch.device
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as given (checked)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError as exc:
-        raise InputError(f"--device {name!r} is not a torch device; use auto, cpu or cuda") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda was requested but CUDA is not available; use --device cpu")
-    return dev
 
 
 def load_for_enhance(asset_path: str | Path, texture_size: int = 0):
@@ -165,7 +132,7 @@ def _resize_texture(tex: torch.Tensor, size: int) -> torch.Tensor:
     if target == max(h, w):
         return tex
     nh, nw = max(1, round(h * target / max(h, w))), max(1, round(w * target / max(h, w)))
-    return F.interpolate(tex[None], size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)[0]
+    return resize(tex[None], (nh, nw))[0]
 
 
 def load_loss_encoders(config: EnhanceConfig, device: torch.device):
@@ -242,18 +209,21 @@ def enhance(
         log: where progress lines go (``None`` = silent).
 
     Returns:
-        :class:`EnhanceResult`.
+        :class:`~photo3d.enhance.record.EnhanceResult`.
 
     Raises:
         Photo3DError: missing files, unusable assets or references (one-line messages).
         KeyboardInterrupt: on Ctrl-C; nothing is written then.
     """
-    from photo3d.enhance.record import write_outputs
-
     config = config or EnhanceConfig()
     say = log or (lambda _msg: None)
     t0 = time.perf_counter()
     device = resolve_device(config.device)
+    if ground_truth is not None:  # fail now, not after the optimisation
+        from photo3d.eval.metrics.detail import DETAIL_METRICS
+        from photo3d.eval.metrics.paired import require_paired
+
+        require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
     references = load_references(reference, config.resolution, cameras)
     asset, notes = load_for_enhance(asset_path, config.texture_size)
     for note in notes:

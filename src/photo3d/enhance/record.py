@@ -24,6 +24,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -32,22 +33,36 @@ import torch
 
 from photo3d.cameras import rig_cameras
 from photo3d.enhance.config import EnhanceConfig
-from photo3d.enhance.metrics import detail_metrics
 from photo3d.enhance.optimise import LoopResult
-from photo3d.enhance.outputs import (
-    gif_cameras,
-    save_gif,
-    save_texture,
-    side_by_side,
-    texture_to_uint8,
-    tile,
-    turntable_cameras,
-)
+from photo3d.enhance.outputs import gif_cameras, save_gif, side_by_side, tile, turntable_cameras
 from photo3d.errors import Photo3DError
+from photo3d.eval.metrics.detail import detail_metrics
 from photo3d.grid import compose_grid
-from photo3d.io import atomic_write_json, save_image
+from photo3d.io import atomic_write_json, save_image, to_uint8
 
 RENDER_CHUNK = 4  # views per batch for output renders
+
+
+@dataclass
+class EnhanceResult:
+    """What :func:`~photo3d.enhance.pipeline.enhance` produced.
+
+    Attributes:
+        out_dir: the output folder.
+        files: output name -> path (``glb``, ``grid_before``, ``record``...).
+        textures: material index -> final ``H x W x C`` uint8 base-colour texture.
+        record: the content of ``record.json``.
+    """
+
+    out_dir: Path
+    files: dict[str, Path] = field(default_factory=dict)
+    textures: dict[int, np.ndarray] = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+
+    @property
+    def heldout_metrics(self) -> dict | None:
+        """``{"before": {...}, "after": {...}}`` when a ground truth was given."""
+        return self.record.get("heldout_metrics")
 
 
 def eval_ssaa(resolution: int) -> int:
@@ -84,12 +99,11 @@ def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: Loo
                   encoders=None, log: Callable[[str], None] = print):
     """Write every output of a finished run (see module docs) and return the :class:`EnhanceResult`."""
     from photo3d.assets import export_glb
-    from photo3d.enhance.pipeline import EnhanceResult
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "record.json").unlink(missing_ok=True)
     files: dict[str, Path] = {}
-    textures = {m: texture_to_uint8(t) for m, t in final.items()}
+    textures = {m: to_uint8(t) for m, t in final.items()}
     res = config.resolution
     files["glb"] = export_glb(prep.asset, out_dir / "enhanced.glb", textures)
 
@@ -104,7 +118,7 @@ def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: Loo
     files["grid_target"] = save_image(out_dir / "grid_target.png", compose_grid(targets) if is_rig else tile(targets))
     for i, (m, tex) in enumerate(sorted(textures.items())):
         name = "texture_after" if i == 0 else f"texture_after_{m}"
-        files[name] = save_texture(out_dir / f"{name}.png", tex)
+        files[name] = save_image(out_dir / f"{name}.png", tex)
 
     heldout = None
     if config.turntable or ground_truth is not None:

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from photo3d.cameras import RIG_GRID, Cameras, rig_cameras
 from photo3d.errors import Photo3DError, ReferenceMismatchError
 from photo3d.grid import split_grid
+from photo3d.imaging.resample import resize
 from photo3d.io import load_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
@@ -89,7 +89,7 @@ def load_grid(path: str | Path, resolution: int) -> References:
         raise ReferenceMismatchError(
             f"{path}: a reference grid must be a square image whose side is divisible by 2 (the rig's 2x2 "
             f"layout), got {w}x{h}; re-export the edited grid at e.g. 1024x1024")
-    views = resize_views(split_grid(grid, rows, cols), resolution, resolution)
+    views = resize(split_grid(grid, rows, cols), resolution)
     return References(views, rig_cameras(resolution), "grid", [str(path)])
 
 
@@ -121,7 +121,7 @@ def _load_folder(folder: Path, resolution: int, cameras_path: Path) -> Reference
         views.append(img)
     scale = resolution / max(cams.width, cams.height)
     w, h = max(1, round(cams.width * scale)), max(1, round(cams.height * scale))
-    views_t = torch.cat([resize_views(v[None], h, w) for v in views])
+    views_t = torch.cat([resize(v[None], (h, w)) for v in views])
     return References(views_t, cams.resized(w, h), "folder", [str(f) for f in files])
 
 
@@ -140,11 +140,3 @@ def _view_files(folder: Path, cameras_path: Path, doc: dict) -> list[Path]:
         return files
     return sorted(p for p in folder.iterdir()
                   if p.suffix.lower() == ".png" and not p.stem.endswith("_mask") and not p.name.startswith("."))
-
-
-def resize_views(views: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """``[N, 3, h, w]`` -> ``[N, 3, height, width]`` (bilinear, antialiased; a no-op at the same size)."""
-    if views.shape[-2:] == (height, width):
-        return views
-    return F.interpolate(views, size=(height, width), mode="bilinear", align_corners=False,
-                         antialias=True).clamp(0.0, 1.0)

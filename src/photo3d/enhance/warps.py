@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
-from photo3d.enhance.degrade import gaussian_blur
+from photo3d.imaging.filters import gaussian_blur
+from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def editor_drift(views: torch.Tensor, params: EditorDrift = EditorDrift(), seed:
                         align_corners=False) + background
     gain = 1.0 + (torch.rand(n, 3, 1, 1, generator=gen) * 2 - 1) * params.gain
     offset = (torch.rand(n, 3, 1, 1, generator=gen) * 2 - 1) * params.offset
-    fg = (out < 250.0 / 255.0).any(dim=1, keepdim=True)  # recolour the object, not the white
+    fg = foreground_mask(out, WHITE_TOLERANCE)  # recolour the object, not the white
     out = torch.where(fg, out * gain.to(out) + offset.to(out), out)
     return out.clamp(0.0, 1.0)
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from photo3d.cameras import heldout_cameras, rig_cameras
@@ -38,6 +37,7 @@ from photo3d.eval.metrics.base import from_jsonable, to_jsonable
 from photo3d.eval.sources import MethodSource, discover, reference_grid, reference_image
 from photo3d.eval.suite import Suite, load_prompts
 from photo3d.grid import compose_grid, split_grid
+from photo3d.imaging.resample import resize
 from photo3d.io import atomic_write_bytes, atomic_write_json, atomic_write_text, load_image, save_image
 
 MEDIA_VIEW_PX = 256  # per-view size of the grids kept for the report
@@ -399,13 +399,7 @@ class Harness:
 def _shrink(views: torch.Tensor) -> torch.Tensor:
     if views.shape[-1] <= MEDIA_VIEW_PX:
         return views
-    return F.interpolate(
-        views.float(),
-        size=(MEDIA_VIEW_PX, MEDIA_VIEW_PX),
-        mode="bilinear",
-        align_corners=False,
-        antialias=True,
-    ).clamp(0, 1)
+    return resize(views.float(), MEDIA_VIEW_PX)
 
 
 def run_eval(methods: list[tuple[str | None, str | Path]], suite: Suite, out_dir: str | Path, **kw) -> dict:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import os
 import re
@@ -79,11 +78,9 @@ def parse_verdict(text: str) -> str | None:
 
 def image_data_url(image: torch.Tensor) -> str:
     """``[3, H, W]`` in [0, 1] -> ``data:image/png;base64,...``."""
-    from photo3d.io import to_pil
+    from photo3d.io import encode_png
 
-    buf = io.BytesIO()
-    to_pil(image).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
 
 
 def swap_for(item_id: str, seed: int) -> bool:

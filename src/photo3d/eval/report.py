@@ -111,6 +111,10 @@ def _fmt_value(agg) -> str:
     return s
 
 
+def _direction(higher_is_better: bool | None) -> str:
+    return "→ 1" if higher_is_better is None else ("↑" if higher_is_better else "↓")
+
+
 def _metric_table(results: dict) -> str:
     rows = ["<tr><th>metric</th><th>definition</th><th>model</th><th>better</th><th>status</th></tr>"]
     for name, d in results.get("metrics", {}).items():
@@ -121,7 +125,7 @@ def _metric_table(results: dict) -> str:
         )
         rows.append(
             f"<tr><td><b>{html.escape(name)}</b></td><td>{html.escape(d.get('definition', ''))}</td>"
-            f"<td>{html.escape(str(d.get('model', '')))}</td><td>{'↑' if d.get('higher_is_better') else '↓'}"
+            f"<td>{html.escape(str(d.get('model', '')))}</td><td>{_direction(d.get('higher_is_better'))}"
             f"</td><td>{status}</td></tr>"
         )
     return "<table>" + "".join(rows) + "</table>"
@@ -162,7 +166,7 @@ def _comparison_section(results: dict, rows: list[dict]) -> str:
             v = _num(d.get("value")) if isinstance(d, dict) else None
             if v is not None and isinstance(d.get("ci_low"), (int, float)) and math.isfinite(v):
                 up = defs.get(name, {}).get("higher_is_better", True)
-                if d["ci_low"] > 0 or d["ci_high"] < 0:
+                if up is not None and (d["ci_low"] > 0 or d["ci_high"] < 0):
                     cls = "better" if (d["ci_low"] > 0) == up else "worse"
             trs.append(
                 f"<tr><td>{html.escape(name)}</td><td class='num {cls}'>{_fmt_value(d)}</td>"

@@ -27,6 +27,7 @@ DEFAULT_METRICS = (
     "psnr",
     "ssim",
     "lpips",
+    "hf_energy_ratio",
     "silhouette_iou",
     "edge_f",
     "judge",

@@ -17,7 +17,7 @@ _LAZY: dict[str, str] = {
     "MatchLoss": "photo3d.losses.match",
     "match_loss": "photo3d.losses.match",
     "match_loss_from_tokens": "photo3d.losses.match",
-    "foreground_mask": "photo3d.losses.match",
+    "foreground_mask": "photo3d.imaging.masks",
     "greedy_assignment": "photo3d.losses.matching",
     "nn_assignment": "photo3d.losses.matching",
     "sample_crop_boxes": "photo3d.losses.crops",

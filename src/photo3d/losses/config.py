@@ -36,7 +36,7 @@ class RealLossConfig:
     match_size: int = field(default=1024, metadata={"help": "side each view is resized to for L_match (paper 1024; TexGaussian code 672)"})
     match_rule: str = field(default="nn", metadata={"help": "token matching: 'nn' (paper) or 'greedy' (released code, one-to-one)"})
     mask_background: bool = field(default=True, metadata={"help": "drop near-white background tokens from L_match"})
-    white_threshold: float = field(default=250 / 255, metadata={"help": "a pixel is foreground when any channel is below this"})  # fmt: skip
+    white_tolerance: float = field(default=5 / 255, metadata={"help": "L_match background mask: a pixel is object when some channel is more than this below white (released code: 5/255)"})  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.match_rule not in ("nn", "greedy"):

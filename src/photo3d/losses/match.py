@@ -18,7 +18,8 @@ half-precision encoders (bf16 would create many exact ties).
 
 Background masking (on by default, as the TexGaussian code; the TRELLIS code does not mask):
 a token is kept when the nearest-downsampled foreground mask is set at its grid cell, with
-foreground = any channel below 250/255 on a white background, or an explicit mask. When either
+foreground = some channel more than ``white_tolerance`` (5/255) below white, i.e. below 250/255
+as in the released code (:func:`photo3d.imaging.foreground_mask`), or an explicit mask. When either
 side of a view has no foreground token the view's loss is 1.0 (as in the released code), with a
 warning; it then carries no gradient.
 """
@@ -32,26 +33,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from photo3d.errors import InputError
+from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 from photo3d.losses.adapt import _reduce, at_least_fp32
 from photo3d.losses.checks import check_reduction, check_views, check_weights
 from photo3d.losses.frozen import FrozenHolder
 from photo3d.losses.matching import greedy_assignment, nn_assignment
-
-WHITE_THRESHOLD = 250 / 255
-
-
-def foreground_mask(images: Tensor, threshold: float = WHITE_THRESHOLD) -> Tensor:
-    """Pixels that are not near-white background: any channel below ``threshold``.
-
-    Args:
-        images: ``[N, 3, H, W]`` in [0, 1].
-        threshold: channel value below which a pixel counts as foreground.
-
-    Returns:
-        ``[N, 1, H, W]`` bool.
-    """
-    return (images < threshold).any(dim=1, keepdim=True)
-
 
 def token_mask(mask: Tensor, grid: tuple[int, int]) -> Tensor:
     """Nearest-neighbour downsample a ``[N, 1, H, W]`` mask to the token grid -> ``[N, h*w]`` bool."""
@@ -127,7 +113,7 @@ def match_loss(
     rule: str = "nn",
     mask_background: bool = True,
     mask: Tensor | tuple[Tensor, Tensor] | None = None,
-    white_threshold: float = WHITE_THRESHOLD,
+    white_tolerance: float = WHITE_TOLERANCE,
     weights: Tensor | None = None,
     reduction: str = "mean",
 ) -> Tensor:
@@ -142,7 +128,7 @@ def match_loss(
         mask_background: drop tokens of near-white background.
         mask: explicit foreground masks ``[N, 1, H, W]`` for both sides, or a
             ``(pred_mask, target_mask)`` pair; overrides the white-background rule.
-        white_threshold: foreground = any channel below this.
+        white_tolerance: foreground = some channel more than this below white (5/255: below 250/255).
         weights: optional ``[N]`` per-view weights.
         reduction: 'mean' | 'sum' | 'none' (``[N]``).
 
@@ -158,8 +144,8 @@ def match_loss(
                 raise InputError(f"{name} must be [N, 1, H, W] = {[pred.shape[0], 1, *pred.shape[2:]]}, got {tuple(m.shape)}")  # fmt: skip
         pm, tm = pm > 0.5, tm > 0.5
     elif mask_background:
-        pm = foreground_mask(pred.detach(), white_threshold)
-        tm = foreground_mask(target, white_threshold)
+        pm = foreground_mask(pred.detach(), white_tolerance)
+        tm = foreground_mask(target, white_tolerance)
     pred_tokens = encoder.patch_tokens(_resize(pred, size))
     with torch.no_grad():
         target_tokens = encoder.patch_tokens(_resize(target, size))
@@ -178,7 +164,7 @@ class MatchLoss(FrozenHolder):
         size: view resize m (paper 1024).
         rule: "nn" or "greedy".
         mask_background: drop near-white background tokens.
-        white_threshold: foreground threshold.
+        white_tolerance: foreground rule (see :func:`match_loss`).
         reduction: default reduction.
     """
 
@@ -188,7 +174,7 @@ class MatchLoss(FrozenHolder):
         size: int | None = 1024,
         rule: str = "nn",
         mask_background: bool = True,
-        white_threshold: float = WHITE_THRESHOLD,
+        white_tolerance: float = WHITE_TOLERANCE,
         reduction: str = "mean",
     ) -> None:
         super().__init__(match_encoder=encoder)
@@ -196,14 +182,14 @@ class MatchLoss(FrozenHolder):
         if rule not in ("nn", "greedy"):
             raise InputError(f"match rule must be 'nn' or 'greedy', got {rule!r}")
         self.size, self.rule, self.mask_background = size, rule, mask_background
-        self.white_threshold, self.reduction = white_threshold, reduction
+        self.white_tolerance, self.reduction = white_tolerance, reduction
 
     def forward(self, pred: Tensor, target: Tensor, weights: Tensor | None = None, mask=None) -> Tensor:
         """``[N,3,H,W]`` x2 -> loss (see :func:`match_loss`)."""
         return match_loss(
             pred, target, self.match_encoder, size=self.size, rule=self.rule,
             mask_background=self.mask_background, mask=mask,
-            white_threshold=self.white_threshold, weights=weights, reduction=self.reduction,
+            white_tolerance=self.white_tolerance, weights=weights, reduction=self.reduction,
         )  # fmt: skip
 
 

@@ -14,11 +14,12 @@ from torch import Tensor
 from photo3d.losses.adapt import adapt_loss
 from photo3d.losses.config import RealLossConfig
 from photo3d.losses.frozen import FrozenHolder
-from photo3d.losses.match import WHITE_THRESHOLD, match_loss
+from photo3d.imaging.masks import WHITE_TOLERANCE
+from photo3d.losses.match import match_loss
 
 _OPTION_NAMES = (
     "n_crops", "crop_scale", "min_crop", "adapt_size", "match_size", "match_rule",
-    "mask_background", "white_threshold",
+    "mask_background", "white_tolerance",
 )  # fmt: skip
 
 
@@ -37,7 +38,7 @@ def real_loss(
     match_size: int | None = 1024,
     match_rule: str = "nn",
     mask_background: bool = True,
-    white_threshold: float = WHITE_THRESHOLD,
+    white_tolerance: float = WHITE_TOLERANCE,
     view_weights: Tensor | None = None,
     mask: Tensor | tuple[Tensor, Tensor] | None = None,
     generator: torch.Generator | None = None,
@@ -58,7 +59,7 @@ def real_loss(
         match_size: view resize m for L_match (paper 1024).
         match_rule: "nn" (paper) or "greedy" (released code).
         mask_background: drop white-background tokens in L_match.
-        white_threshold: foreground threshold for the background mask.
+        white_tolerance: background mask rule (foreground = some channel more than this below white).
         view_weights: optional ``[N]`` per-view weights for both terms.
         mask: explicit L_match foreground masks (see :func:`~photo3d.losses.match.match_loss`).
         generator: CPU generator for the crop windows.
@@ -77,7 +78,7 @@ def real_loss(
     if lambda_match:
         match = match_loss(
             pred, target, match_encoder, size=match_size or None, rule=match_rule,
-            mask_background=mask_background, mask=mask, white_threshold=white_threshold,
+            mask_background=mask_background, mask=mask, white_tolerance=white_tolerance,
             weights=view_weights,
         )  # fmt: skip
     loss = lambda_adapt * adapt + lambda_match * match
@@ -95,7 +96,7 @@ class RealLoss(FrozenHolder):
         match_encoder: patch-token encoder for L_match (may be the same object).
         lambda_adapt: weight of L_adapt.
         lambda_match: weight of L_match.
-        **options: any keyword of :func:`real_loss` from ``n_crops`` to ``white_threshold``.
+        **options: any keyword of :func:`real_loss` from ``n_crops`` to ``white_tolerance``.
 
     Example:
         >>> from photo3d.encoders import load_encoder
@@ -126,7 +127,7 @@ class RealLoss(FrozenHolder):
             n_crops=cfg.n_crops, crop_scale=cfg.crop_scale, min_crop=cfg.min_crop,
             adapt_size=cfg.adapt_size or None, match_size=cfg.match_size,
             match_rule=cfg.match_rule, mask_background=cfg.mask_background,
-            white_threshold=cfg.white_threshold,
+            white_tolerance=cfg.white_tolerance,
         )  # fmt: skip
 
     def components(

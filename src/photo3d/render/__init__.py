@@ -9,7 +9,8 @@ Photo3D rig; :func:`available_backends` says what runs here.
 from photo3d.render.backends import BACKENDS, available_backends, get_rasterizer, resolve_backend
 from photo3d.render.base import Fragments, Rasterizer, RenderOutput
 from photo3d.render.mesh_render import as_mesh_tensors, rasterize, render_grid, render_mesh, render_views
-from photo3d.render.mesh_tensors import MeshTensors, texture_to_tensor
+from photo3d.io.images import texture_to_tensor
+from photo3d.render.mesh_tensors import MeshTensors
 from photo3d.render.shade import resolve_shading, sample_texture, shade
 
 __all__ = [

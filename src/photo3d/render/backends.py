@@ -13,6 +13,7 @@ import functools
 import torch
 
 from photo3d._optional import is_available
+from photo3d.device import cuda_available
 from photo3d.errors import InputError, MissingDependencyError
 from photo3d.render.base import Rasterizer
 
@@ -21,7 +22,7 @@ BACKENDS = ("torch", "gl", "nvdiffrast")
 
 @functools.lru_cache(maxsize=1)
 def _nvdiffrast_available() -> bool:
-    if not (torch.cuda.is_available() and is_available("nvdiffrast")):
+    if not (cuda_available() and is_available("nvdiffrast")):
         return False
     try:
         import nvdiffrast.torch  # noqa: F401

@@ -9,6 +9,7 @@ import torch
 
 from photo3d.assets.mesh import Mesh
 from photo3d.errors import InputError
+from photo3d.io.images import texture_to_tensor
 
 
 @dataclass
@@ -86,12 +87,3 @@ class MeshTensors:
                        face_material=mv(self.face_material), textures=[mv(x) for x in self.textures],
                        base_color_factors=mv(self.base_color_factors))
 
-
-def texture_to_tensor(image: np.ndarray, device: str | torch.device = "cpu") -> torch.Tensor:
-    """``H x W x C`` uint8 (or float in [0, 1]) image -> ``[C, H, W]`` float32 in [0, 1]."""
-    arr = np.asarray(image)
-    if arr.ndim == 2:
-        arr = arr[..., None]
-    tex = torch.as_tensor(np.ascontiguousarray(arr), device=device)
-    tex = tex.float() / 255.0 if arr.dtype == np.uint8 else tex.float()
-    return tex.permute(2, 0, 1).contiguous()

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import random
 import socket
@@ -371,9 +370,9 @@ def _size(spec, default: int) -> tuple[int, int]:
 
 
 def _png(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
+    from photo3d.io import encode_png
+
+    return encode_png(arr)
 
 
 def _rng_for(*parts: bytes | str) -> np.random.Generator:
@@ -407,11 +406,12 @@ def fake_edit(image_png: bytes, prompt: str, mode: str = "photoreal") -> bytes:
     cell's content right by 8% of its width; ``rescale`` shrinks each cell's content to 80%
     about the cell centre; ``identity`` returns the input pixels.
     """
-    with Image.open(io.BytesIO(image_png)) as im:
-        im.load()
-        arr = np.asarray(im.convert("RGB")).astype(np.float32) / 255.0
+    from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
+    from photo3d.io import decode_array
+
+    arr = decode_array(image_png, "edit request")[..., :3].astype(np.float32) / 255.0
     rng = _rng_for("edit", image_png, prompt)
-    fg = (1.0 - arr).max(axis=2) > 0.06
+    fg = (arr < 1.0 - SILHOUETTE_WHITE_TOLERANCE).any(axis=2)  # the structure check's object rule
     if mode == "photoreal":
         mean = arr[fg].mean(axis=0) if fg.any() else np.full(3, 0.5, np.float32)
         out = (arr - mean) * 1.15 + mean

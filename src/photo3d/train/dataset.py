@@ -24,12 +24,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from photo3d.cameras import rig_cameras
-from photo3d.errors import InputError
+from photo3d.errors import InputError, UnreadableImageError
 from photo3d.grid import split_grid
-from photo3d.io import load_image
+from photo3d.io import image_size, load_image
 
 MESH_NAMES = ("mesh.obj", "mesh.glb", "mesh.ply")
 MIN_VIEW = 16
@@ -90,11 +89,9 @@ class Photo3DMVDataset(torch.utils.data.Dataset):
         if grid is None:
             return f"no grid_{sid}.png in {self.root} or {self.root / 'grids'}"
         try:
-            with Image.open(grid) as im:
-                w, h = im.size
-                im.verify()
-        except Exception as exc:  # noqa: BLE001 - any decoder failure means "unreadable"
-            return f"{grid.name} is not a readable image ({type(exc).__name__}: {exc})"
+            w, h = image_size(grid)
+        except UnreadableImageError as exc:
+            return f"{grid.name} is not a readable image ({exc.reason})"
         if w % 2 or h % 2 or w != h:
             return f"{grid.name} is {w}x{h}; want a square 2x2 grid of square views (e.g. 1024x1024)"
         if w // 2 < MIN_VIEW:

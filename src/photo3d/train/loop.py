@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from photo3d.device import resolve_device
 from photo3d.errors import Photo3DError
 from photo3d.grid import compose_grid
 from photo3d.io import atomic_write_json, save_image
@@ -46,10 +47,7 @@ class TrainResult:
 def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
     """Join the ``torchrun`` process group if launched by it; returns (rank, world, device)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    local = int(os.environ.get("LOCAL_RANK", "0"))
-    if device == "auto":
-        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
-    dev = torch.device(device)
+    dev = resolve_device(device)  # "auto": cuda:LOCAL_RANK when CUDA is there
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world > 1 and not dist.is_initialized():

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from photo3d.device import cuda_available
 from photo3d.io import atomic_write_text
 
 
@@ -41,7 +42,7 @@ class EMA:
 def rng_state() -> dict:
     """Snapshot of the global torch / CUDA / numpy / python RNGs."""
     out = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
+    if cuda_available():
         out["cuda"] = torch.cuda.get_rng_state_all()
     return out
 
@@ -51,7 +52,7 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
+    if "cuda" in state and cuda_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 

@@ -70,7 +70,8 @@ class Metric:
         name: key in the results (``"psnr"``, ``"clip_text"``...).
         definition: exact definition, written into results.json.
         model: the model that produces the number (``"none"`` for closed-form metrics).
-        higher_is_better: direction, used by reports and paired comparisons.
+        higher_is_better: direction, used by reports and paired comparisons; ``None`` for a ratio
+            to the ground truth, where the ground truth's value (1) is best.
         fn: ``fn(item) -> float | unavailable-record``.
         availability: ``() -> None`` when usable, else the reason string.
     """
@@ -78,7 +79,7 @@ class Metric:
     name: str
     definition: str
     model: str
-    higher_is_better: bool
+    higher_is_better: bool | None
     fn: Callable[[EvalItem], Any]
     availability: Callable[[], str | None] = lambda: None
 
@@ -121,16 +122,3 @@ def from_jsonable(value: Any) -> Any:
         return float(value)
     return value
 
-
-def foreground_mask(
-    views: torch.Tensor, alpha: torch.Tensor | None = None, tol: float = 0.02
-) -> torch.Tensor:
-    """``[V, 1, H, W]`` bool foreground: ``alpha > 0.5``, or any channel below ``1 - tol`` on white.
-
-    Args:
-        views: ``[V, 3, H, W]`` in [0, 1] over the rig's white background.
-        alpha: optional ``[V, 1, H, W]`` coverage.
-    """
-    if alpha is not None:
-        return alpha > 0.5
-    return (views < 1.0 - tol).any(dim=1, keepdim=True)

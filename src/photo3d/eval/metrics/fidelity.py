@@ -4,7 +4,8 @@ They compare the rig views of an item with its ground-truth grid (e.g. the edite
 of ``photo3d enhance``), view by view, and average over the views. Held-out views have no ground
 truth and are not scored here. Scores are over the **full image** (the white background
 included), the convention of the papers this project follows; when sizes differ the render is
-resized to the ground truth (bilinear, antialiased).
+resized to the ground truth (bilinear, antialiased). The evaluation's per-item metrics are built
+from these functions by the registry in :mod:`photo3d.eval.metrics.paired`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import math
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from photo3d._optional import is_available
-from photo3d.eval.metrics.base import EvalItem, Metric, unavailable
+from photo3d.eval.metrics.base import EvalItem
+from photo3d.imaging.resample import resize
 
 PSNR_DEF = (
     "PSNR = 10*log10(1/MSE) per rig view vs its ground-truth view, images in [0,1], full image "
@@ -68,19 +69,7 @@ def paired_views(item: EvalItem) -> tuple[torch.Tensor, torch.Tensor] | None:
     if r == 0:
         return None
     pred, gt = item.views[:r], item.gt_views[:r]
-    if pred.shape[-2:] != gt.shape[-2:]:
-        pred = F.interpolate(pred, size=gt.shape[-2:], mode="bilinear", align_corners=False, antialias=True)
-    return pred.clamp(0, 1), gt.clamp(0, 1)
-
-
-def _psnr_item(item: EvalItem):
-    pair = paired_views(item)
-    return unavailable("no ground-truth views for this item") if pair is None else float(psnr(*pair).mean())
-
-
-def _ssim_item(item: EvalItem):
-    pair = paired_views(item)
-    return unavailable("no ground-truth views for this item") if pair is None else float(ssim(*pair).mean())
+    return resize(pred, tuple(gt.shape[-2:])).clamp(0, 1), gt.clamp(0, 1)
 
 
 def lpips_unavailable_reason() -> str | None:
@@ -98,23 +87,19 @@ def lpips_unavailable_reason() -> str | None:
 _LPIPS_NET = None
 
 
-def _lpips_item(item: EvalItem):
+def lpips(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-image LPIPS (AlexNet v0.1) for images in [0, 1]; needs the ``lpips`` package and weights.
+
+    Args:
+        pred, target: ``[B, 3, H, W]``.
+
+    Returns:
+        ``[B]`` distances (lower is closer).
+    """
     global _LPIPS_NET
-    pair = paired_views(item)
-    if pair is None:
-        return unavailable("no ground-truth views for this item")
     if _LPIPS_NET is None:
-        import lpips  # noqa: PLC0415 - optional, checked by lpips_unavailable_reason
+        import lpips as lpips_pkg  # noqa: PLC0415 - optional, checked by lpips_unavailable_reason
 
-        _LPIPS_NET = lpips.LPIPS(net="alex", verbose=False).eval()
+        _LPIPS_NET = lpips_pkg.LPIPS(net="alex", verbose=False).eval()
     with torch.no_grad():
-        return float(_LPIPS_NET(pair[0] * 2 - 1, pair[1] * 2 - 1).mean())
-
-
-def fidelity_metrics() -> list[Metric]:
-    """PSNR, SSIM and LPIPS as :class:`Metric` objects."""
-    return [
-        Metric("psnr", PSNR_DEF, "none (closed form)", True, _psnr_item),
-        Metric("ssim", SSIM_DEF, "none (closed form, torchmetrics)", True, _ssim_item),
-        Metric("lpips", LPIPS_DEF, "lpips AlexNet v0.1", False, _lpips_item, lpips_unavailable_reason),
-    ]
+        return _LPIPS_NET(pred * 2 - 1, target * 2 - 1).flatten(1).mean(1)

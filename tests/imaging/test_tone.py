@@ -1,11 +1,12 @@
-"""Tone matching of references to renders."""
+"""Tone matching of references to renders (one definition for the enhancer and the builder)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from photo3d.enhance.tone import foreground_mask, match_tone
+from photo3d.errors import InputError
+from photo3d.imaging import foreground_mask, match_tone
 
 
 def _scene(seed: int, gain: float, offset: float, spread: float = 1.0):
@@ -47,5 +48,22 @@ def test_background_stays_white_and_none_is_identity():
 def test_foreground_mask_and_bad_mode():
     img = _scene(0, 1.0, 0.0)
     assert foreground_mask(img).sum() == 2 * 16 * 16
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError, match="bogus"):
         match_tone(img, img, mode="bogus")
+    with pytest.raises(InputError, match="split_grid"):
+        match_tone(img[0], img[0])  # a grid, not a batch of views
+
+
+def test_strength_blends_and_masks_are_respected():
+    render = _scene(0, 1.0, 0.0)
+    ref = _scene(1, 1.1, -0.15)
+    full = match_tone(ref, render, mode="meanstd")
+    half = match_tone(ref, render, mode="meanstd", strength=0.5)
+    inside = (slice(None), slice(None), slice(8, 24), slice(8, 24))
+    torch.testing.assert_close(half[inside], (0.5 * ref + 0.5 * full)[inside], atol=1e-6, rtol=0)
+    assert torch.equal(match_tone(ref, render, mode="meanstd", strength=0.0), ref)
+    only_left = torch.zeros(2, 1, 32, 32, dtype=torch.bool)
+    only_left[..., 8:24, 8:16] = True
+    out = match_tone(ref, render, mode="mean", reference_mask=only_left)
+    assert torch.equal(out[..., 16:24], ref[..., 16:24])  # outside the given mask: untouched
+    assert not torch.equal(out[..., 8:16], ref[..., 8:16])

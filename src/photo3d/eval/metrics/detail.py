@@ -1,16 +1,17 @@
-"""Detail-recovery metrics on held-out views against a ground-truth texture's renders.
+"""Detail metrics: how much fine detail a render has, and how it looks, against a ground truth.
 
-Used by the demo, ``record.json`` (when a ground truth is given) and
-``benchmarks/detail_recovery.py``. Definitions (all per view, then averaged over views):
-
-* **PSNR** / **SSIM**: full image (white background included), as in :mod:`photo3d.eval.metrics`.
-* **HF energy ratio**: mean squared response of a 3x3 Laplacian (on luminance) over the
-  ground truth's foreground, of the render divided by that of the ground truth. 1 means as much
-  fine detail as the ground truth; a blurred ("plastic") texture scores well below 1; noise or
-  over-sharpening scores above 1.
+* **HF energy ratio**: mean squared response of the 3x3 Laplacian of the (Rec. 709) luminance
+  over the ground truth's foreground, of the render divided by that of the ground truth. 1 means
+  as much fine detail as the ground truth; a blurred ("plastic") texture scores well below 1;
+  noise or over-sharpening scores above 1. The foreground is eroded by one pixel so the
+  silhouette edge (identical in both renders) does not dominate.
 * **Inception distance**: cosine distance ``1 - cos(f(pred), f(gt))`` between the 2048-d pooled
   Mixed_7c features of the FID Inception-v3 (images resized to 299x299). A perceptual
   similarity that tolerates small misalignments.
+
+:func:`detail_metrics` is what ``photo3d enhance --ground-truth``, the demo and
+``benchmarks/detail_recovery.py`` report on held-out views; ``photo3d eval`` reports the HF energy
+ratio through the paired-metric registry (:mod:`photo3d.eval.metrics.paired`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from photo3d.eval.metrics.fidelity import psnr, ssim
+from photo3d.imaging.color import luminance
+from photo3d.imaging.filters import laplacian
+from photo3d.imaging.morphology import erode
 
-_LUMA = (0.2126, 0.7152, 0.0722)
-_LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))
+HF_DEF = (
+    "high-frequency energy ratio per rig view: sum over the ground truth's foreground (eroded 1 px) of the "
+    "squared 3x3 Laplacian of the Rec. 709 luminance, render / ground truth; mean over views (1 = as much "
+    "fine detail as the ground truth, < 1 blurrier, > 1 noisier)"
+)
 
 
 def high_pass(images: torch.Tensor) -> torch.Tensor:
     """``[N, 3, H, W]`` -> ``[N, 1, H, W]`` Laplacian of the luminance (replicate padding)."""
-    luma = (images * torch.tensor(_LUMA, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-    k = torch.tensor(_LAPLACIAN, dtype=images.dtype, device=images.device).view(1, 1, 3, 3)
-    return F.conv2d(F.pad(luma, (1, 1, 1, 1), mode="replicate"), k)
+    return laplacian(luminance(images))
 
 
 def hf_energy_ratio(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -36,14 +40,12 @@ def hf_energy_ratio(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
 
     Args:
         pred, target: ``[N, 3, H, W]`` in [0, 1].
-        mask: ``[N, 1, H, W]`` bool/float foreground; eroded by one pixel so the silhouette edge
-            (identical in both renders) does not dominate.
+        mask: ``[N, 1, H, W]`` bool/float foreground of ``target``.
 
     Returns:
         ``[N]`` ratios (``nan`` for views with no foreground).
     """
-    m = mask.float()
-    m = -F.max_pool2d(-m, 3, stride=1, padding=1)  # erode: drop the silhouette's own edge
+    m = erode(mask.float(), 1)  # drop the silhouette's own edge
     e_pred = (high_pass(pred).square() * m).flatten(1).sum(1)
     e_gt = (high_pass(target).square() * m).flatten(1).sum(1)
     return torch.where(e_gt > 0, e_pred / e_gt.clamp_min(1e-12), torch.full_like(e_gt, float("nan")))
@@ -70,8 +72,11 @@ def inception_distance(pred: torch.Tensor, target: torch.Tensor, encoder) -> tor
     return (1.0 - (feats(pred) * feats(target)).sum(-1)).cpu()
 
 
+DETAIL_METRICS = ("psnr", "ssim", "hf_energy_ratio")
+
+
 def detail_metrics(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, encoder=None) -> dict[str, float]:
-    """All held-out metrics, averaged over views.
+    """Held-out detail metrics, averaged over views.
 
     Args:
         pred: ``[N, 3, H, W]`` renders of the asset being scored.
@@ -80,14 +85,15 @@ def detail_metrics(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
         encoder: encoder for the Inception distance (skipped when ``None``).
 
     Returns:
-        ``{"psnr", "ssim", "hf_energy_ratio", "inception_distance"?}`` as floats.
+        ``{"psnr", "ssim", "hf_energy_ratio", "inception_distance"?}`` as floats (PSNR and SSIM
+        as defined in :mod:`photo3d.eval.metrics.fidelity`).
     """
+    from photo3d.eval.metrics.paired import paired_scores
+
     pred, target = pred.detach().float().cpu(), target.detach().float().cpu()
-    out = {
-        "psnr": float(psnr(pred, target).mean()),
-        "ssim": float(ssim(pred, target).mean()),
-        "hf_energy_ratio": float(torch.nanmean(hf_energy_ratio(pred, target, mask.cpu()))),
-    }
+    scores = paired_scores(DETAIL_METRICS, pred, target, mask.cpu())
+    out = {name: float(torch.nanmean(v)) if name == "hf_energy_ratio" else float(v.mean())
+           for name, v in scores.items()}
     if encoder is not None:
         out["inception_distance"] = float(inception_distance(pred, target, encoder).mean())
     return out

@@ -1,0 +1,45 @@
+"""Image primitives shared by every part of photo3d: masks, morphology, luminance, filters, tone.
+
+One definition per concept, used by the losses, the enhancer, the dataset builder and the
+evaluation alike:
+
+* :mod:`.masks`: the foreground of images on the rig's white background, with the threshold
+  named by what it means (``white_tolerance``: how far below white a channel must be to count
+  as object).
+* :mod:`.morphology`: dilation, erosion, opening and closing of ``[B, 1, H, W]`` masks.
+* :mod:`.color`: luminance (Rec. 709, the sRGB primaries) and saturation changes.
+* :mod:`.filters`: Gaussian and 3x3 binomial blurs, the Sobel gradient, the 3x3 Laplacian.
+* :mod:`.resample`: resizing (bilinear, antialiased).
+* :mod:`.tone`: tone matching of one set of views to another on their foregrounds.
+
+Images are float tensors in [0, 1], ``[B, 3, H, W]``; masks are ``[B, 1, H, W]``. Loaded lazily:
+``import photo3d.imaging`` does not import torch.
+"""
+
+from __future__ import annotations
+
+from photo3d._lazy import lazy_exports
+
+_LAZY: dict[str, str] = {
+    "WHITE_TOLERANCE": "photo3d.imaging.masks",
+    "SILHOUETTE_WHITE_TOLERANCE": "photo3d.imaging.masks",
+    "foreground_mask": "photo3d.imaging.masks",
+    "dilate": "photo3d.imaging.morphology",
+    "erode": "photo3d.imaging.morphology",
+    "opening": "photo3d.imaging.morphology",
+    "closing": "photo3d.imaging.morphology",
+    "LUMA_REC709": "photo3d.imaging.color",
+    "luminance": "photo3d.imaging.color",
+    "saturate": "photo3d.imaging.color",
+    "gaussian_blur": "photo3d.imaging.filters",
+    "binomial_blur": "photo3d.imaging.filters",
+    "sobel": "photo3d.imaging.filters",
+    "laplacian": "photo3d.imaging.filters",
+    "resize": "photo3d.imaging.resample",
+    "TONE_MODES": "photo3d.imaging.tone",
+    "match_tone": "photo3d.imaging.tone",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+
+__all__ = list(_LAZY)
