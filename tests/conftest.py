@@ -47,6 +47,22 @@ def one_torch_thread():
 
 
 @pytest.fixture
+def textured_views():
+    """``textured_views(n=2, size=64, seed=0)``: white views with a random-coloured square object."""
+    return _textured_views
+
+
+def _textured_views(n: int = 2, size: int = 64, seed: int = 0):
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.ones(n, 3, size, size)
+    lo, hi = size // 4, 3 * size // 4
+    img[:, :, lo:hi, lo:hi] = 0.2 + 0.6 * torch.rand(n, 3, hi - lo, hi - lo, generator=gen)
+    return img
+
+
+@pytest.fixture
 def make_loss():
     """``make_loss(resolution=32, n_crops=2)``: L_real with the tiny random encoders."""
     return _tiny_loss

@@ -9,13 +9,6 @@ from photo3d.enhance.warps import EditorDrift, editor_drift
 from photo3d.eval.metrics.detail import high_pass
 
 
-def _textured_views(n=2, size=64, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    img = torch.ones(n, 3, size, size)
-    img[:, :, 16:48, 16:48] = 0.2 + 0.6 * torch.rand(n, 3, 32, 32, generator=gen)
-    return img
-
-
 def test_plastic_degrade_removes_detail_and_colour():
     tex = torch.rand(3, 64, 64)
     out = plastic_degrade(tex, PlasticDegradation(blur_sigma=16.0))  # 1 texel at 64 px
@@ -30,8 +23,8 @@ def test_plastic_degrade_keeps_alpha():
     assert torch.equal(plastic_degrade(tex)[3], tex[3])
 
 
-def test_editor_drift_is_deterministic_small_and_keeps_background():
-    views = _textured_views()
+def test_editor_drift_is_deterministic_small_and_keeps_background(textured_views):
+    views = textured_views()
     a = editor_drift(views, seed=3)
     b = editor_drift(views, seed=3)
     c = editor_drift(views, seed=4)
@@ -43,7 +36,7 @@ def test_editor_drift_is_deterministic_small_and_keeps_background():
     assert abs(float(fg_in - fg_out)) < 0.05  # the object stays where it was, roughly
 
 
-def test_editor_drift_without_drift_is_identity():
-    views = _textured_views()
+def test_editor_drift_without_drift_is_identity(textured_views):
+    views = textured_views()
     still = EditorDrift(max_displacement=0, rotation_deg=0, scale=0, shift=0, gain=0, offset=0)
     assert torch.allclose(editor_drift(views, still), views, atol=1e-5)

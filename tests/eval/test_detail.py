@@ -12,15 +12,8 @@ from photo3d.eval.metrics.detail import detail_metrics, hf_energy_ratio
 from photo3d.imaging import gaussian_blur
 
 
-def _textured_views(n=2, size=64, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    img = torch.ones(n, 3, size, size)
-    img[:, :, 16:48, 16:48] = 0.2 + 0.6 * torch.rand(n, 3, 32, 32, generator=gen)
-    return img
-
-
-def test_metrics_identical_and_blurred():
-    gt = _textured_views()
+def test_metrics_identical_and_blurred(textured_views):
+    gt = textured_views()
     mask = (gt < 0.99).any(1, keepdim=True)
     same = detail_metrics(gt, gt, mask)
     assert math.isinf(same["psnr"]) and abs(same["ssim"] - 1) < 1e-5 and abs(same["hf_energy_ratio"] - 1) < 1e-6
@@ -29,18 +22,18 @@ def test_metrics_identical_and_blurred():
     assert detail_metrics(blurred, gt, mask)["psnr"] < 40
 
 
-def test_inception_distance_with_a_tiny_encoder():
+def test_inception_distance_with_a_tiny_encoder(textured_views):
     from photo3d.encoders import load_encoder
 
     enc = load_encoder("tiny-clip")
-    gt = _textured_views()
+    gt = textured_views()
     mask = (gt < 0.99).any(1, keepdim=True)
     assert detail_metrics(gt, gt, mask, enc)["inception_distance"] < 1e-5
     assert detail_metrics(torch.rand_like(gt), gt, mask, enc)["inception_distance"] > 1e-4
 
 
-def test_eval_reports_the_hf_energy_ratio_enhance_uses():
-    gt = _textured_views(4)
+def test_eval_reports_the_hf_energy_ratio_enhance_uses(textured_views):
+    gt = textured_views(4)
     blurred = gaussian_blur(gt, 1.5)
     metric = build_metrics(["hf_energy_ratio"])[0]
     item = EvalItem("x", blurred, ["rig"] * 4, gt_views=gt)

@@ -20,25 +20,16 @@ from __future__ import annotations
 
 from photo3d._lazy import lazy_exports
 
-_LAZY: dict[str, str] = {
-    "WHITE_TOLERANCE": "photo3d.imaging.masks",
-    "SILHOUETTE_WHITE_TOLERANCE": "photo3d.imaging.masks",
-    "foreground_mask": "photo3d.imaging.masks",
-    "dilate": "photo3d.imaging.morphology",
-    "erode": "photo3d.imaging.morphology",
-    "opening": "photo3d.imaging.morphology",
-    "closing": "photo3d.imaging.morphology",
-    "LUMA_REC709": "photo3d.imaging.color",
-    "luminance": "photo3d.imaging.color",
-    "saturate": "photo3d.imaging.color",
-    "gaussian_blur": "photo3d.imaging.filters",
-    "binomial_blur": "photo3d.imaging.filters",
-    "sobel": "photo3d.imaging.filters",
-    "laplacian": "photo3d.imaging.filters",
-    "resize": "photo3d.imaging.resample",
-    "TONE_MODES": "photo3d.imaging.tone",
-    "match_tone": "photo3d.imaging.tone",
+# defining module -> its public names
+_MODULES: dict[str, tuple[str, ...]] = {
+    "masks": ("WHITE_TOLERANCE", "SILHOUETTE_WHITE_TOLERANCE", "foreground_mask"),
+    "morphology": ("dilate", "erode", "opening", "closing"),
+    "color": ("LUMA_REC709", "luminance", "saturate"),
+    "filters": ("gaussian_blur", "binomial_blur", "sobel", "laplacian"),
+    "resample": ("resize",),
+    "tone": ("TONE_MODES", "match_tone"),
 }
+_LAZY = {name: f"photo3d.imaging.{module}" for module, names in _MODULES.items() for name in names}
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
