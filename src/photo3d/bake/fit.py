@@ -25,7 +25,6 @@ from collections.abc import Callable
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
 from photo3d.assets.mesh import Asset, Mesh
 from photo3d.bake.inpaint import NEUTRAL, fill_unseen
@@ -33,6 +32,7 @@ from photo3d.bake.project import BakeResult, bake_views_result
 from photo3d.bake.texels import baking_mesh, texel_surface
 from photo3d.cameras import Cameras, random_cameras_like
 from photo3d.errors import InputError
+from photo3d.imaging.morphology import erode
 
 RenderFn = Callable[[Cameras], torch.Tensor]
 RENDER_CHUNK = 8  # target views rendered per call of render_fn
@@ -127,7 +127,7 @@ def fit_texture_result(
     with torch.no_grad():
         out = views.render([start])
     # Fitted pixels: the mesh's, minus its silhouette (where the two renders never agree).
-    inner = -F.max_pool2d(-out.alpha, 3, stride=1, padding=1)
+    inner = erode(out.alpha, 1)
     packed = torch.cat([targets, inner], 1)  # the loop hands the objective targets[idx]: carry the mask along
     param = LaplacianTexture(start, levels, straight_through=True).to(dev)
     loop = optimise(views, {0: param}, packed, masked_mse, steps, lr=lr, views_per_step=views_per_step, seed=seed,

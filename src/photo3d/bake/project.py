@@ -35,6 +35,7 @@ from photo3d.bake.inpaint import fill_unseen
 from photo3d.bake.texels import TexelSurface, baking_mesh, texel_surface
 from photo3d.cameras import Cameras
 from photo3d.errors import InputError
+from photo3d.imaging.morphology import dilate, erode
 
 MIN_COS = math.cos(math.radians(75.0))  # Step1X-3D's bake_angle_thres
 DEPTH_JUMP = 10.0  # a 3x3 depth range beyond this many pixel footprints is a discontinuity
@@ -247,21 +248,12 @@ def reliable_pixels(depth: torch.Tensor, mask: torch.Tensor, footprint: torch.Te
         footprint: world size of a pixel (scalar, or ``[H, W]``).
         margin: pixels of clearance.
     """
-    fg = mask[None, None].float()
     big = torch.where(mask, depth, torch.full_like(depth, float("inf")))[None, None]
     d = torch.where(mask, depth, torch.zeros_like(depth))[None, None]
-    span = F.max_pool2d(d, 3, stride=1, padding=1) + F.max_pool2d(-big, 3, stride=1, padding=1)  # max - min
+    span = dilate(d, 1) - erode(big, 1)  # local max - min of the depth
     jump = (span[0, 0] > DEPTH_JUMP * torch.as_tensor(footprint, dtype=depth.dtype, device=depth.device)) & mask
-    bad = _dilate(jump[None, None].float(), margin) > 0.5
-    return (_erode(fg, margin) > 0.5)[0, 0] & ~bad[0, 0]
-
-
-def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    return F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius) if radius > 0 else mask
-
-
-def _erode(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    return -F.max_pool2d(-mask, 2 * radius + 1, stride=1, padding=radius) if radius > 0 else mask
+    bad = dilate(jump[None, None], margin)
+    return erode(mask[None, None], margin)[0, 0] & ~bad[0, 0]
 
 
 def _check_inputs(images: torch.Tensor, cameras: Cameras, view_weights, exponent: float):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
+
+from photo3d.imaging.morphology import closing, dilate
 
 
 def texel_visibility(
@@ -50,11 +51,7 @@ def texel_visibility(
             flat[y * tw + x] = 1.0
         mask = flat.view(1, 1, th, tw)
         close = math.ceil(sample_spacing(u, v, sel, (th, tw)) / 2.0)
-        if close > 0:
-            mask = F.max_pool2d(mask, 2 * close + 1, stride=1, padding=close)
-            mask = -F.max_pool2d(-mask, 2 * close + 1, stride=1, padding=close)
-        if dilation > 0:
-            mask = F.max_pool2d(mask, 2 * dilation + 1, stride=1, padding=dilation)
+        mask = dilate(closing(mask, close), dilation)
         masks[m] = mask[0, 0] > 0.5
     return masks
 
