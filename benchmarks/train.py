@@ -21,7 +21,7 @@ import torch
 
 from photo3d.cameras import rig_cameras
 from photo3d.gaussians import Gaussians
-from photo3d.render.gaussians import render_gaussians
+from photo3d.gaussians.render import render_gaussians
 
 
 def sphere_scene(n: int, device: str, seed: int = 0) -> Gaussians:

@@ -37,10 +37,31 @@ RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("structure scores", r"def (silhouette_iou|edge_map|edge_fscore|structure_scores|patch_similarity)\b",
      (PKG + "eval/metrics/structure.py",)),
     ("image decoding and encoding",
-     r"Image\.open\(|Image\.alpha_composite|format=\"PNG\"|def (encode_png|decode_image|decode_array|load_image|"
-     r"save_image|to_pil|to_uint8|texture_to_tensor|png_bytes|decode_png)\b",
+     r"Image\.open\(|Image\.alpha_composite|format=\"(PNG|GIF)\"|def (encode_png|encode_gif|decode_image|"
+     r"decode_array|load_image|save_image|to_pil|to_uint8|texture_to_tensor|png_bytes|decode_png)\b",
      (PKG + "io/images.py",)),
     ("device resolution", r"def resolve_device\b|torch\.cuda\.is_available\(\)", (PKG + "device.py",)),
+    ("loading the FID Inception", r"torch\.jit\.load\(|_jit_set_profiling_executor", (PKG + "encoders/inception.py",)),
+    ("CLIP's normalisation constants", r"0\.48145466|0\.26862954", (PKG + "encoders/base.py",)),
+    ("loading pretrained CLIP / DINO weights", r"(CLIP|Dinov2|DINOv3)\w*\.from_pretrained\(|transformers\.\w+\.from_pretrained\(",
+     (PKG + "encoders/registry.py",)),
+    ("model-weight environment variables", r"[\"']PHOTO3D_(CLIP|CLIP_MODEL|DINO|DINOV2|INCEPTION|ALLOW_DOWNLOAD)[\"']",
+     (PKG + "encoders/registry.py",)),
+    ("choosing the L_real encoders",
+     r"^(?!\s*>>>).*load_encoder\([\"'](tiny-clip|tiny-dino|clip-vit-b32|dinov3-vitl16)[\"']",
+     (PKG + "encoders/selection.py",)),
+    ("the Gaussian front door", r"def (render_gaussians|render_gaussian_grid)\b", (PKG + "gaussians/render.py",)),
+    ("render backend resolution", r"def resolve_backend\b", (PKG + "render/backends.py",)),
+    ("grid tiling", r"def (compose_grid|split_grid|tile)\b|permute\(2, 0, 3, 1, 4\)", (PKG + "grid.py",)),
+    ("JSON-lines reading and writing", r"def \w*jsonl\w*\b|json\.loads\((ln|line)\)", (PKG + "io/jsonl.py",)),
+    ("the Photo3D-MV layout",
+     r"^(ASSET_SUFFIXES|MESH_NAMES|GRID)\s*=|f?[\"']grid_\{|[\"']mesh\.obj[\"']|[\"']prompts\.txt[\"']",
+     (PKG + "data/layout.py",)),
+    ("unpickling checkpoints", r"weights_only\s*=\s*False", ()),
+    ("HTML built from f-strings (use the report template)",
+     r"f[\"']<(html|head|body|table|tr|td|th|div|img|figure|p|h\d|span|script|style|model-viewer)\b",
+     (PKG + "eval/svg.py",)),
+    ("help text outside option()", r"metadata=\{[\"']help", (PKG + "config.py",)),
 ]
 
 

@@ -16,15 +16,15 @@ Usage: ``python scripts/make_mv_tiny.py [--out DIR] [--view 64] [--cell 0.03]``
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from photo3d.assets import load_asset
+from photo3d.data.layout import MANIFEST, sample_files, write_prompts
 from photo3d.imaging import foreground_mask
-from photo3d.io import atomic_write_text, save_image
+from photo3d.io import atomic_write_text, save_image, write_jsonl
 from photo3d.render import render_grid
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,16 +95,17 @@ def main() -> None:
     for sid, src, prompt in SOURCES:
         asset = load_asset(src)
         grid = render_grid(asset, args.view)
-        save_image(out / f"grid_{sid}.png", edit(grid))
+        files = sample_files(sid)
+        save_image(out / files["grid"], edit(grid))
         m = asset.mesh
         v, f, c = cluster_simplify(m.vertices.astype(np.float64), m.faces, vertex_colours(m), args.cell)
-        write_obj(out / sid / "mesh.obj", v, f, c)
+        write_obj(out / files["mesh"], v, f, c)
         prompts.append(prompt)
-        manifest.append({"id": sid, "grid": f"grid_{sid}.png", "mesh": f"{sid}/mesh.obj", "prompt": prompt,
+        manifest.append({"id": sid, "grid": files["grid"], "mesh": files["mesh"], "prompt": prompt,
                          "source": src.relative_to(EXAMPLES).as_posix(), "edit": "contrast/saturation/tint stand-in",
                          "view_resolution": args.view, "faces": len(f)})
-    atomic_write_text(out / "prompts.txt", "\n".join(prompts) + "\n")
-    atomic_write_text(out / "manifest.jsonl", "".join(json.dumps(r) + "\n" for r in manifest))
+    write_prompts(out, prompts)
+    write_jsonl(out / MANIFEST, manifest)
     atomic_write_text(out / "LICENSE.txt", LICENSE)
     print(f"wrote {out} ({sum(p.stat().st_size for p in out.rglob('*') if p.is_file()) / 1e3:.0f} KB)")
 

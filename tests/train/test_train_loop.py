@@ -31,7 +31,8 @@ def test_two_step_smoke_run_writes_the_run_folder(mv_tiny, tmp_path, make_loss, 
     assert {"adapt", "match", "grad_norm", "t"} <= set(log[0])
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["train"]["steps"] == 2 and cfg["encoders"]["standin"] is True
-    assert (out / "checkpoints" / "latest.pt").is_file() and (out / "checkpoints" / "step_0000002.pt").is_file()
+    ckpts = out / "checkpoints"
+    assert (ckpts / "latest.safetensors").is_file() and (ckpts / "step_0000002.safetensors").is_file()
     assert len(list((out / "previews").glob("*.png"))) == 2
     assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["grid_0.png", "grid_1.png"]
     changed = any(not torch.equal(a, b) for a, b in zip(before, par.model.flow.parameters()))

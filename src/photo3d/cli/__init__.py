@@ -32,9 +32,9 @@ Start with:  photo3d demo            (offline, bundled example)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="photo3d", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    from photo3d.cli._args import Parser
+
+    parser = Parser(prog="photo3d", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"photo3d {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS:

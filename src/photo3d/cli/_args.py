@@ -1,9 +1,12 @@
 """Typed configs generate the command line: one dataclass field = one ``--option``.
 
-A config dataclass (kept in a module that does not import torch) documents each field with
-``field(metadata={"help": ...})``. :func:`add_config_arguments` turns the fields into argparse
-options and :func:`config_from_args` builds the dataclass back from the parsed namespace, so the
-CLI, the Python API and the JSON records all speak the same names.
+A config dataclass (kept in a module that does not import torch) declares each field with
+:func:`photo3d.config.option` (default + help phrase). :func:`add_config_arguments` turns the
+fields into argparse options and :func:`config_from_args` builds the dataclass back from the
+parsed namespace (where :class:`photo3d.config.TypedConfig` checks the values), so the CLI, the
+Python API and the JSON records all speak the same names. :class:`Parser` reports a bad
+command-line value as one line (``photo3d enhance: error: argument --steps: invalid int value:
+'x'``), like every other user error.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+
+
+class Parser(argparse.ArgumentParser):
+    """``ArgumentParser`` whose errors are one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type, group: str | None = None,

@@ -36,6 +36,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from photo3d.encoders import default_encoders
     from photo3d.errors import InputError
     from photo3d.losses import RealLoss
     from photo3d.paradigms.coupled import build_coupled
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     rank, world, device = init_distributed(cfg.device)
     torch.manual_seed(cfg.seed)  # identical initial weights on every rank (rank 0's are broadcast too)
     dataset = Photo3DMVDataset(cfg.data, resolution=cfg.resolution)
-    adapt, match, enc_record = _encoders(cfg.encoders, device)
+    adapt, match, enc_record = default_encoders(cfg.encoders, device)
     if cfg.encoders == "tiny" and lcfg.match_size == RealLossConfig.match_size:
         lcfg.match_size = cfg.resolution  # 1024 px per view only makes sense for the real DINO
     loss = RealLoss.from_config(lcfg, adapt, match)
@@ -71,13 +72,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"photo3d train: done, {len(result.records)} steps run ({len(result.skipped_steps)} skipped), "
               f"last loss {last.get('loss', float('nan')):.4f}; outputs in {result.out_dir}")
     return 0
-
-
-def _encoders(kind: str, device):
-    from photo3d.encoders import default_encoders, load_encoder
-
-    if kind == "tiny":
-        adapt, match = load_encoder("tiny-clip", device), load_encoder("tiny-dino", device)
-        return adapt, match, {"adapt": adapt.describe(), "match": match.describe(), "standin": True,
-                              "reason": "tiny random test encoders requested (--encoders tiny)"}
-    return default_encoders(prefer="paper" if kind == "paper" else "offline", device=device)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from photo3d.data.clients import Endpoint, OpenAIClient, validate_image
+from photo3d.data.layout import GRID
 from photo3d.data.stage import StageContext, StageFailure
 from photo3d.io import encode_png, open_pil
 
@@ -101,7 +102,7 @@ class ImportEditor:
 
     def candidates(self, ctx: StageContext) -> list[Path]:
         s = ctx.sample
-        return [self.folder / f"grid_{s.index}.png", self.folder / f"{s.key}.png", self.folder / f"grid_{s.key}.png"]
+        return [self.folder / GRID.format(id=s.index), self.folder / f"{s.key}.png", self.folder / GRID.format(id=s.key)]
 
     def edit(self, ctx: StageContext, grid_png: bytes, prompt: str, attempt: int) -> bytes:
         for path in self.candidates(ctx):

@@ -128,7 +128,7 @@ class TrellisLifter:
 
     def load(self) -> None:
         if self._pipe is None:
-            pipelines = require("trellis.pipelines", "TRELLIS image-to-3D (install TRELLIS from its repository)")
+            pipelines = require("trellis.pipelines", "TRELLIS image-to-3D")
             self._pipe = pipelines.TrellisImageTo3DPipeline.from_pretrained(self.model_id)
             self._pipe.to(_device(self.device))
 
@@ -156,7 +156,7 @@ class Hunyuan3DLifter:
 
     def load(self) -> None:
         if self._pipe is None:
-            shapegen = require("hy3dgen.shapegen", "Hunyuan3D-2 image-to-3D (pip install hy3dgen)")
+            shapegen = require("hy3dgen.shapegen", "Hunyuan3D-2 image-to-3D")
             self._pipe = shapegen.Hunyuan3DDiTFlowMatchingPipeline.from_pretrained(self.model_id)
 
     def __call__(self, image: Image.Image, seed: int, folder: Path) -> tuple[Path, str]:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from photo3d.data.layout import ASSET_SUFFIXES
 from photo3d.errors import InputError
+from photo3d.io.jsonl import read_jsonl
 
-ASSET_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 _KEY_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -75,14 +76,7 @@ def read_prompt_records(path: str | Path) -> list[tuple[str | None, str, dict[st
             raise InputError(f"{path}: expected a JSON list of prompts")
         return [_from_obj(item, path, i) for i, item in enumerate(data)]
     if path.suffix.lower() == ".jsonl" or stripped.startswith("{"):
-        out = []
-        for i, line in enumerate(text.splitlines()):
-            if line.strip():
-                try:
-                    out.append(_from_obj(json.loads(line), path, i))
-                except ValueError as exc:
-                    raise InputError(f"{path}:{i + 1}: not valid JSON ({exc})") from exc
-        return out
+        return [_from_obj(item, path, i) for i, item in enumerate(read_jsonl(path, torn_tail="error"))]
     return [(None, line.strip(), {}) for line in text.splitlines() if line.strip()]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from photo3d.data.layout import sample_files
 from photo3d.data.stage import Stage, StageContext, StageFailure
 from photo3d.grid import compose_grid, split_grid
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
@@ -186,7 +187,7 @@ def tone_grid(edited: torch.Tensor, render: torch.Tensor, mode: str, strength: f
 
 
 class WriteStage(Stage):
-    """Writes one sample of the Photo3D-MV layout (see :mod:`photo3d.data.writer`).
+    """Writes one sample of the Photo3D-MV layout (see :mod:`photo3d.data.layout`).
 
     Files: ``grid_{id}.png`` (final edited grid), ``renders/grid_{id}.png`` (the unedited
     render), ``{id}/mesh.obj`` (+ ``mesh.mtl``, textures; TRELLIS frame, Z up).
@@ -207,7 +208,7 @@ class WriteStage(Stage):
 
         i = ctx.sample.index
         out = ctx.out
-        files = {"grid": f"grid_{i}.png", "render": f"renders/grid_{i}.png", "mesh": f"{i}/mesh.obj"}
+        files = sample_files(i)
         atomic_write_bytes(out / files["render"], ctx.path(ctx.records["render"]["grid"]).read_bytes())
         if self.from_prompts:
             rec = ctx.records["image_to_3d"]
@@ -217,7 +218,8 @@ class WriteStage(Stage):
         from photo3d.assets import load_asset
 
         asset = load_asset(path, normalize=True) if frame != "world" else load_asset(path, normalize=False, up="z")
-        write_obj(asset.mesh, out / str(i), "mesh")
+        mesh = out / files["mesh"]
+        write_obj(asset.mesh, mesh.parent, mesh.stem)
         # the grid goes last: its presence marks a complete sample for readers of the folder
         atomic_write_bytes(out / files["grid"], ctx.path(ctx.records[self.grid_stage]["grid"]).read_bytes())
         return {"files": files}

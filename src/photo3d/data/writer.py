@@ -1,6 +1,6 @@
-"""The Photo3D-MV layout, the manifest, and ``status``.
+"""Finishing a build (prompts, manifest, timings, config) and ``status``.
 
-Output folder::
+Output folder (the layout of :mod:`photo3d.data.layout`, plus the build's own files)::
 
     OUT/grid_{id}.png          edited 2x2 grid (1024x1024 at the default resolution)
     OUT/{id}/mesh.obj          the asset (+ mesh.mtl, mesh_tex*.png), TRELLIS frame (Z up)
@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from photo3d.data.cache import StageCache, dumps
+from photo3d.data.layout import MANIFEST, write_prompts
 from photo3d.data.sources import Sample
 from photo3d.data.stage import Stage
-from photo3d.io import atomic_write_bytes
+from photo3d.io import atomic_write_bytes, read_jsonl, write_jsonl
 
 FINGERPRINT = "final.fingerprint"
 _VOLATILE = {"seconds"}  # record fields that may differ between runs; never in the manifest
@@ -60,7 +61,7 @@ def finalize(stages: Sequence[Stage], samples: Sequence[Sample], cache: StageCac
     out = cache.out
     fp = fingerprint(stages, samples, cache, config)
     fp_path = cache.root / FINGERPRINT
-    if not force and fp_path.is_file() and fp_path.read_text().strip() == fp and (out / "manifest.jsonl").is_file():
+    if not force and fp_path.is_file() and fp_path.read_text().strip() == fp and (out / MANIFEST).is_file():
         return False
     models = {st.name: st.describe() for st in stages}
     scans = {st.name: cache.scan(st.name) for st in stages}
@@ -69,10 +70,10 @@ def finalize(stages: Sequence[Stage], samples: Sequence[Sample], cache: StageCac
         row, timing, prompt = _row(s, stages, scans, cache, models)
         rows.append(row)
         timings.append(timing)
-        prompts.append(" ".join(prompt.split()))
-    atomic_write_bytes(out / "prompts.txt", ("\n".join(prompts) + "\n").encode("utf-8"))
-    atomic_write_bytes(out / "manifest.jsonl", b"".join(dumps(r) for r in rows))
-    atomic_write_bytes(out / "timings.jsonl", b"".join(dumps(t) for t in timings))
+        prompts.append(prompt)
+    write_prompts(out, prompts)
+    write_jsonl(out / MANIFEST, rows, encode=dumps)
+    write_jsonl(out / "timings.jsonl", timings, encode=dumps)
     atomic_write_bytes(out / "config.json", json.dumps(config, indent=2, sort_keys=True).encode("utf-8") + b"\n")
     atomic_write_bytes(fp_path, fp.encode("ascii"))
     return True
@@ -137,12 +138,7 @@ def status(out: str | Path) -> dict[str, Any]:
     for stage, _, meta in cache.iter_call_meta():
         spend[stage] += float(meta.get("cost_usd", 0.0))
         calls[stage] += 1
-    manifest = Path(out) / "manifest.jsonl"
-    totals: dict[str, int] = {}
-    if manifest.is_file():
-        for line in manifest.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                totals[json.loads(line)["status"]] = totals.get(json.loads(line)["status"], 0) + 1
+    totals = dict(Counter(row["status"] for row in read_jsonl(Path(out) / MANIFEST)))
     return {"out": str(out), "stages": stages, "failures_by_reason": dict(sorted(reasons.items())),
             "paid_calls": dict(calls), "spend_usd": round(sum(spend.values()), 4),
             "spend_by_stage": {k: round(v, 4) for k, v in sorted(spend.items())}, "samples": totals}

@@ -15,7 +15,7 @@ _LAZY: dict[str, str] = {
     "wrap_hf_model": "photo3d.encoders.hf",
     "InceptionFIDEncoder": "photo3d.encoders.inception",
     "load_encoder": "photo3d.encoders.registry",
-    "default_encoders": "photo3d.encoders.registry",
+    "default_encoders": "photo3d.encoders.selection",
     "encoder_names": "photo3d.encoders.registry",
     "TinyConvEncoder": "photo3d.encoders.testing",
     "tiny_clip": "photo3d.encoders.testing",

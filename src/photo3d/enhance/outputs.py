@@ -6,8 +6,6 @@ leaves a truncated PNG/GIF behind.
 
 from __future__ import annotations
 
-import io
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -15,26 +13,12 @@ import numpy as np
 import torch
 
 from photo3d.cameras import Cameras, heldout_cameras, orbit_cameras
-from photo3d.io import atomic_write_bytes, save_image, to_pil
+from photo3d.io import atomic_write_bytes, encode_gif
 
 TURNTABLE_PITCHES = (-20.0, 20.0)
 GIF_FRAMES = 16
 GIF_PITCH = 20.0
 GIF_MAX_SIZE = 256
-
-
-def tile(views: torch.Tensor, cols: int | None = None, pad_value: float = 1.0) -> torch.Tensor:
-    """Tile ``[N, C, H, W]`` row-major into ``[C, rows*H, cols*W]``, padding with ``pad_value``.
-
-    ``cols`` defaults to ``ceil(sqrt(N))``.
-    """
-    n, c, h, w = views.shape
-    cols = cols or max(1, math.ceil(math.sqrt(n)))
-    rows = math.ceil(n / cols)
-    pad = rows * cols - n
-    if pad:
-        views = torch.cat([views, torch.full((pad, c, h, w), pad_value, dtype=views.dtype)])
-    return views.reshape(rows, cols, c, h, w).permute(2, 0, 3, 1, 4).reshape(c, rows * h, cols * w)
 
 
 def turntable_cameras(resolution: int) -> Cameras:
@@ -50,11 +34,7 @@ def gif_cameras(resolution: int, frames: int = GIF_FRAMES) -> Cameras:
 
 def save_gif(path: str | Path, frames: Sequence[torch.Tensor], duration_ms: int = 120) -> Path:
     """Write ``[3, H, W]`` frames as a looping GIF, atomically."""
-    pil = [to_pil(f) for f in frames]
-    buf = io.BytesIO()
-    pil[0].save(buf, format="GIF", save_all=True, append_images=pil[1:], duration=duration_ms, loop=0,
-                optimize=False)
-    return atomic_write_bytes(path, buf.getvalue())
+    return atomic_write_bytes(path, encode_gif(list(frames), duration_ms))
 
 
 def side_by_side(before: torch.Tensor, after: torch.Tensor, gap: int = 4) -> torch.Tensor:

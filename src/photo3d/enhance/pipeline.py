@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from photo3d.device import resolve_device
+from photo3d.encoders.selection import encoder_record
 from photo3d.enhance.config import EnhanceConfig
 from photo3d.enhance.objective import build_objective
 from photo3d.enhance.optimise import LoopResult, optimise
@@ -139,15 +140,9 @@ def load_loss_encoders(config: EnhanceConfig, device: torch.device):
     """``((adapt, match), record)`` for ``config.encoders``; ``(None, record)`` for pixel losses."""
     if config.loss in ("l1", "l2"):
         return None, {"adapt": None, "match": None, "standin": False, "reason": f"pixel loss {config.loss}"}
-    from photo3d.encoders import default_encoders, load_encoder
+    from photo3d.encoders import default_encoders
 
-    if config.encoders == "tiny":
-        adapt, match = load_encoder("tiny-clip", device), load_encoder("tiny-dino", device)
-        rec = {"adapt": adapt.describe(), "match": match.describe(), "standin": True,
-               "reason": "tiny random test encoders requested"}
-        return (adapt, match), rec
-    prefer = "offline" if config.encoders == "offline" else "paper"
-    adapt, match, rec = default_encoders(prefer, device)
+    adapt, match, rec = default_encoders(config.encoders, device)
     return (adapt, match), rec
 
 
@@ -232,8 +227,7 @@ def enhance(
     if encoders is not None and config.loss in ("l1", "l2"):
         enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
     elif encoders is not None:
-        enc_record = {"adapt": encoders[0].describe(), "match": encoders[1].describe(),
-                      "standin": bool(encoders[0].is_standin or encoders[1].is_standin), "reason": "given by the caller"}
+        enc_record = encoder_record(*encoders, "given by the caller")
     else:
         encoders, enc_record = load_loss_encoders(config, device)
     say(describe_encoders(enc_record))

@@ -34,10 +34,10 @@ import torch
 from photo3d.cameras import rig_cameras
 from photo3d.enhance.config import EnhanceConfig
 from photo3d.enhance.optimise import LoopResult
-from photo3d.enhance.outputs import gif_cameras, save_gif, side_by_side, tile, turntable_cameras
+from photo3d.enhance.outputs import gif_cameras, save_gif, side_by_side, turntable_cameras
 from photo3d.errors import Photo3DError
 from photo3d.eval.metrics.detail import detail_metrics
-from photo3d.grid import compose_grid
+from photo3d.grid import compose_grid, tile
 from photo3d.io import atomic_write_json, save_image, to_uint8
 
 RENDER_CHUNK = 4  # views per batch for output renders

@@ -4,11 +4,14 @@
 features for FID/KID, then aggregates with bootstrap CIs and, with two or more methods, compares
 each method with the first one (paired differences + the VLM judge's win rate).
 
-Output folder (all writes atomic, so an interrupted run leaves only complete files):
+Output folder (files are written atomically and the two ``.jsonl`` logs are appended one complete
+row at a time, so an interrupted run leaves only complete results; a row cut short by a crash is
+dropped when the log is read again):
 
 * ``suite.json``     the suite (with its cameras); a rerun with another suite is refused.
-* ``results.jsonl``  one row per (method, item): metric values or unavailable records.
-* ``judge.jsonl``    one row per judged pair.
+* ``results.jsonl``  one row per (method, item): metric values or unavailable records, appended
+  as each item finishes (linear in the number of items).
+* ``judge.jsonl``    one row per judged pair, appended the same way.
 * ``results.json``   metric definitions and models, per-method aggregates, set metrics, comparisons.
 * ``media/``         rig grids (and held-out views, reference grids, GLBs) for the report.
 * ``cache/``         Inception features per item.
@@ -38,23 +41,13 @@ from photo3d.eval.sources import MethodSource, discover, reference_grid, referen
 from photo3d.eval.suite import Suite, load_prompts
 from photo3d.grid import compose_grid, split_grid
 from photo3d.imaging.resample import resize
-from photo3d.io import atomic_write_bytes, atomic_write_json, atomic_write_text, load_image, save_image
+from photo3d.io import append_jsonl, atomic_write_bytes, atomic_write_json, load_image, read_jsonl, save_image
 
 MEDIA_VIEW_PX = 256  # per-view size of the grids kept for the report
 
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    atomic_write_text(path, "".join(json.dumps(to_jsonable(r)) + "\n" for r in rows))
 
 
 class Harness:
@@ -115,7 +108,8 @@ class Harness:
 
     def _items(self, source: MethodSource) -> list[str]:
         ids = source.ids()
-        return [i for i in ids if i in set(self.suite.items)] if self.suite.items else ids
+        wanted = set(self.suite.items)
+        return [i for i in ids if i in wanted] if wanted else ids
 
     # ---- per item ----------------------------------------------------------------------------
     def _attach_references(self, item: EvalItem) -> None:
@@ -128,7 +122,7 @@ class Harness:
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
         if self._inception is None:
-            from photo3d.eval.metrics.distribution import InceptionFeatures
+            from photo3d.encoders.inception import InceptionFeatures
 
             self._inception = InceptionFeatures()
         return torch.cat([self._inception(images[i : i + 8]) for i in range(0, len(images), 8)])
@@ -197,12 +191,13 @@ class Harness:
         self.out.mkdir(parents=True, exist_ok=True)
         self._check_suite()
         rows_path = self.out / "results.jsonl"
-        rows = _read_jsonl(rows_path)
+        rows = read_jsonl(rows_path)
         done = {(r["method"], r["id"]) for r in rows}
         todo = [(s, i) for s in self.sources for i in self._items(s) if (s.name, i) not in done]
         for source, item_id in tqdm(todo, desc="eval", disable=not self.progress or not todo):
-            rows.append(to_jsonable(self._score(source, item_id)))
-            _write_jsonl(rows_path, rows)  # after every item: a crash loses at most one item
+            row = to_jsonable(self._score(source, item_id))
+            append_jsonl(rows_path, [row])  # after every item: a crash loses at most one item
+            rows.append(row)
         results = self._aggregate(rows)
         atomic_write_json(self.out / "results.json", to_jsonable(results))
         return results
@@ -225,13 +220,14 @@ class Harness:
             }
         definitions = {m.name: m.describe() for m in self.metrics}
         if self.want_features:
-            from photo3d.eval.metrics.distribution import FID_DEF, INCEPTION_MODEL, KID_DEF
+            from photo3d.encoders.inception import INCEPTION_FID_MODEL
+            from photo3d.eval.metrics.distribution import FID_DEF, KID_DEF
 
             for name, text in (("fid", FID_DEF), ("kid", KID_DEF.format(subsets=s.kid_subsets))):
                 if name in s.metrics:
                     definitions[name] = {
                         "definition": text,
-                        "model": getattr(self._inception, "name", INCEPTION_MODEL),
+                        "model": getattr(self._inception, "name", INCEPTION_FID_MODEL),
                         "higher_is_better": False,
                         "kind": "set",
                     }
@@ -374,7 +370,7 @@ class Harness:
         if reason:
             return unavailable(reason)
         path = self.out / "judge.jsonl"
-        rows = _read_jsonl(path)
+        rows = read_jsonl(path)
         done = {(r["a"], r["b"], r["id"]) for r in rows}
         for item_id in tqdm(
             [i for i in common if (a, b, i) not in done], desc=f"judge {b} vs {a}", disable=not self.progress
@@ -387,9 +383,11 @@ class Harness:
                 grids.append(load_image(self.out / rel))
             if len(grids) < 2:
                 continue
-            rows.append({"a": a, "b": b, **judge.judge_pair(item_id, grids[0], grids[1])})
-            _write_jsonl(path, rows)
-        verdicts = [r for r in rows if r["a"] == a and r["b"] == b and r["id"] in set(common)]
+            row = to_jsonable({"a": a, "b": b, **judge.judge_pair(item_id, grids[0], grids[1])})
+            append_jsonl(path, [row])
+            rows.append(row)
+        common_ids = set(common)
+        verdicts = [r for r in rows if r["a"] == a and r["b"] == b and r["id"] in common_ids]
         return {
             **win_rate(verdicts, s.n_bootstrap, s.seed),
             "config": {k: v for k, v in judge.config.describe().items() if k != "prompt"},

@@ -1,5 +1,9 @@
 """``photo3d report``: one self-contained HTML page from ``photo3d eval`` results.
 
+The page is the Jinja2 template ``templates/report.html.j2`` rendered with autoescaping: every
+value from the results (names, definitions, reasons, file URLs) is escaped; only the page's own
+CSS and scripts and the inline SVG plots (which escape their inputs) are passed as markup.
+
 The page holds the metric definitions (with the model that produced each number, or why it is
 unavailable), per-method tables with bootstrap CIs, paired comparisons and the judge's win rate,
 inline-SVG plots, the grids side by side and an interactive 3D viewer of the GLBs. The viewer is
@@ -14,14 +18,16 @@ A small script in the page records JavaScript errors and model-viewer load event
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
+from collections import defaultdict
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from photo3d._optional import require
 from photo3d.errors import InputError
-from photo3d.io import atomic_write_bytes, atomic_write_text
+from photo3d.io import atomic_write_bytes, atomic_write_text, read_jsonl
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".glb": "model/gltf-binary", ".js": "text/javascript"}
 
@@ -61,12 +67,7 @@ def load_results(path: str | Path) -> tuple[dict, list[dict], Path]:
     if not res_path.is_file():
         raise InputError(f"{res_path}: no results.json; run `photo3d eval ... -o {folder}` first")
     results = json.loads(res_path.read_text(encoding="utf-8"))
-    rows_path = folder / results.get("rows", "results.jsonl")
-    rows = (
-        [json.loads(ln) for ln in rows_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        if rows_path.is_file()
-        else []
-    )
+    rows = read_jsonl(folder / results.get("rows", "results.jsonl"))
     return results, rows, folder
 
 
@@ -95,72 +96,48 @@ def _num(v) -> float | None:
     return None
 
 
-def _fmt_value(agg) -> str:
+def _cell(agg) -> dict[str, Any]:
+    """A table cell: ``value`` (+ ``ci``), or ``na`` (why unavailable), or ``missing``."""
+    cell: dict[str, Any] = {"value": None, "ci": None, "na": None, "missing": False}
     if not isinstance(agg, dict):
         v = _num(agg)
-        return "–" if v is None else f"{v:.4g}"
+        return {**cell, "missing": True} if v is None else {**cell, "value": f"{v:.4g}"}
     if agg.get("status") == "unavailable":
-        return f'<span class="na" title="{html.escape(agg.get("reason", ""))}">unavailable</span>'
+        return {**cell, "na": agg.get("reason", "")}
     v = _num(agg.get("value"))
     if v is None:
-        return "–"
-    s = f"{v:.4g}"
+        return {**cell, "missing": True}
     lo, hi = _num(agg.get("ci_low")), _num(agg.get("ci_high"))
-    if lo is not None and hi is not None:
-        s += f' <span class="small">[{lo:.4g}, {hi:.4g}]</span>'
-    return s
+    return {**cell, "value": f"{v:.4g}", "ci": f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else None}
 
 
 def _direction(higher_is_better: bool | None) -> str:
     return "→ 1" if higher_is_better is None else ("↑" if higher_is_better else "↓")
 
 
-def _metric_table(results: dict) -> str:
-    rows = ["<tr><th>metric</th><th>definition</th><th>model</th><th>better</th><th>status</th></tr>"]
-    for name, d in results.get("metrics", {}).items():
-        status = (
-            f'<span class="na">unavailable: {html.escape(d.get("reason", ""))}</span>'
-            if d.get("status") == "unavailable"
-            else "ok"
-        )
-        rows.append(
-            f"<tr><td><b>{html.escape(name)}</b></td><td>{html.escape(d.get('definition', ''))}</td>"
-            f"<td>{html.escape(str(d.get('model', '')))}</td><td>{_direction(d.get('higher_is_better'))}"
-            f"</td><td>{status}</td></tr>"
-        )
-    return "<table>" + "".join(rows) + "</table>"
+def _definitions(results: dict) -> list[dict]:
+    return [{"name": name, "definition": d.get("definition", ""), "model": str(d.get("model", "")),
+             "direction": _direction(d.get("higher_is_better")),
+             "na": d.get("reason", "") if d.get("status") == "unavailable" else None}
+            for name, d in results.get("metrics", {}).items()]
 
 
-def _methods_table(results: dict) -> str:
-    methods = results.get("methods", {})
-    names = [n for n, d in results.get("metrics", {}).items() if d.get("kind") != "pairwise"]
-    head = (
-        "<tr><th>method</th><th>items</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
-    )
-    body = []
-    for mname, m in methods.items():
+def _methods(results: dict) -> tuple[list[str], list[dict]]:
+    columns = [n for n, d in results.get("metrics", {}).items() if d.get("kind") != "pairwise"]
+    methods = []
+    for name, m in results.get("methods", {}).items():
         cells = {**m.get("metrics", {}), **m.get("set_metrics", {})}
-        tds = "".join(f'<td class="num">{_fmt_value(cells[n]) if n in cells else "–"}</td>' for n in names)
-        body.append(
-            f"<tr><td><b>{html.escape(mname)}</b><div class='small'>{html.escape(m.get('kind', ''))}</div>"
-            f"</td><td class='num'>{m.get('n_items', 0)}</td>{tds}</tr>"
-        )
-    conf = results.get("suite", {}).get("confidence", 0.95)
-    return (
-        f"<p class='small'>Mean over items [{int(round(conf * 100))}% bootstrap CI, "
-        f"{results.get('suite', {}).get('n_bootstrap', '')} resamples]; FID/KID over the pooled views.</p>"
-        f"<table>{head}{''.join(body)}</table>"
-    )
+        methods.append({"name": name, "kind": m.get("kind", ""), "n_items": m.get("n_items", 0),
+                        "cells": [_cell(cells[c]) if c in cells else None for c in columns]})
+    return columns, methods
 
 
-def _comparison_section(results: dict, rows: list[dict]) -> str:
-    from photo3d.eval.svg import scatter_plot
-
-    out = []
+def _comparisons(results: dict, by_method: dict[str, dict[str, dict]], svg) -> list[dict]:
     defs = results.get("metrics", {})
+    out = []
     for comp in results.get("comparisons", []):
         a, b = comp["a"], comp["b"]
-        trs = ["<tr><th>metric</th><th>mean difference B − A [CI]</th><th>pairs</th></tr>"]
+        rows = []
         for name, d in comp.get("metrics", {}).items():
             cls = ""
             v = _num(d.get("value")) if isinstance(d, dict) else None
@@ -168,102 +145,73 @@ def _comparison_section(results: dict, rows: list[dict]) -> str:
                 up = defs.get(name, {}).get("higher_is_better", True)
                 if up is not None and (d["ci_low"] > 0 or d["ci_high"] < 0):
                     cls = "better" if (d["ci_low"] > 0) == up else "worse"
-            trs.append(
-                f"<tr><td>{html.escape(name)}</td><td class='num {cls}'>{_fmt_value(d)}</td>"
-                f"<td class='num'>{d.get('n', '–') if isinstance(d, dict) else '–'}</td></tr>"
-            )
+            rows.append({"name": name, "cell": _cell(d), "cls": cls,
+                         "n": d.get("n", "–") if isinstance(d, dict) else "–"})
         judge = comp.get("judge")
         if judge is not None:
-            if judge.get("status") == "unavailable":
-                jtxt = f'<span class="na">unavailable: {html.escape(judge.get("reason", ""))}</span>'
-            else:
-                jtxt = (
-                    f"{_fmt_value(judge)} &nbsp; <span class='small'>wins B {judge.get('wins_b')}, wins A "
-                    f"{judge.get('wins_a')}, ties {judge.get('ties')}, invalid {judge.get('invalid')}</span>"
-                )
-            trs.append(
-                f"<tr><td>judge win rate of B</td><td class='num'>{jtxt}</td>"
-                f"<td class='num'>{judge.get('n_valid', '–')}</td></tr>"
-            )
+            judge = {"na": judge.get("reason", "") if judge.get("status") == "unavailable" else None,
+                     "cell": _cell(judge), "n": judge.get("n_valid", "–"),
+                     **{k: judge.get(k) for k in ("wins_a", "wins_b", "ties", "invalid")}}
+        ra, rb = by_method.get(a, {}), by_method.get(b, {})
         plots = []
-        ra = {r["id"]: r for r in rows if r["method"] == a}
-        rb = {r["id"]: r for r in rows if r["method"] == b}
         for name in comp.get("metrics", {}):
-            pairs = [
-                (_num(ra[i]["metrics"].get(name)), _num(rb[i]["metrics"].get(name))) for i in ra if i in rb
-            ]
-            pairs = [(x, y) for x, y in pairs if x is not None and y is not None]
-            svg = scatter_plot(name, a, b, pairs)
-            if svg:
-                plots.append(svg)
-        out.append(
-            f"<h3>{html.escape(b)} vs {html.escape(a)} ({comp.get('n_common', 0)} common items)</h3>"
-            f"<table>{''.join(trs)}</table><div class='plots'>{''.join(plots)}</div>"
-        )
-    return "".join(out) or "<p class='small'>One method only: no comparison.</p>"
+            pairs = [(_num(ra[i]["metrics"].get(name)), _num(rb[i]["metrics"].get(name))) for i in ra if i in rb]
+            plot = svg.scatter_plot(name, a, b, [(x, y) for x, y in pairs if x is not None and y is not None])
+            if plot:
+                plots.append(plot)
+        out.append({"a": a, "b": b, "n_common": comp.get("n_common", 0), "rows": rows, "judge": judge,
+                    "plots": plots})
+    return out
 
 
-def _distribution_plots(results: dict, rows: list[dict]) -> str:
-    from photo3d.eval.svg import strip_plot
-
+def _distributions(results: dict, by_method: dict[str, dict[str, dict]], svg) -> list[str]:
     plots = []
     methods = results.get("methods", {})
     for name, d in results.get("metrics", {}).items():
         if d.get("kind") != "per_item":
             continue
-        series = {
-            m: [v for r in rows if r["method"] == m and (v := _num(r["metrics"].get(name))) is not None]
-            for m in methods
-        }
+        series = {m: [v for r in by_method.get(m, {}).values() if (v := _num(r["metrics"].get(name))) is not None]
+                  for m in methods}
         cis = {m: methods[m].get("metrics", {}).get(name, {}) for m in methods}
-        svg = strip_plot(name, series, cis)
-        if svg:
-            plots.append(svg)
-    return (
-        f"<div class='plots'>{''.join(plots)}</div>"
-        if plots
-        else "<p class='small'>No per-item values to plot.</p>"
-    )
+        plot = svg.strip_plot(name, series, cis)
+        if plot:
+            plots.append(plot)
+    return plots
 
 
-def _items_section(rows: list[dict], folder: Path, assets: _Assets, max_items: int) -> str:
-    ids = list(dict.fromkeys(r["id"] for r in rows))[:max_items]
+def _items(rows: list[dict], folder: Path, assets: _Assets, max_items: int) -> list[dict]:
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_item[r["id"]].append(r)
     out = []
-    for item_id in ids:
-        figs, viewers = [], []
-        item_rows = [r for r in rows if r["id"] == item_id]
+    for item_id in list(by_item)[:max_items]:
+        item_rows = by_item[item_id]
+        figures, viewers = [], []
         ref = next((r["media"]["reference"] for r in item_rows if r.get("media", {}).get("reference")), None)
         if ref and (folder / ref).is_file():
-            figs.append(
-                f"<figure><img alt='reference' src='{assets.url(folder / ref, ref.replace('/', '_'))}'>"
-                f"<figcaption>reference</figcaption></figure>"
-            )
+            figures.append({"label": "reference", "src": assets.url(folder / ref, ref.replace("/", "_")), "wide": False})
         for r in item_rows:
-            media, m = r.get("media", {}), html.escape(r["method"])
-            for key, label, cls in (("grid", m, ""), ("heldout", f"{m} (held-out views)", "wide")):
+            media, m = r.get("media", {}), r["method"]
+            for key, label, wide in (("grid", m, False), ("heldout", f"{m} (held-out views)", True)):
                 if media.get(key) and (folder / media[key]).is_file():
-                    figs.append(
-                        f"<figure><img class='{cls}' alt='{label}' "
-                        f"src='{assets.url(folder / media[key], media[key].replace('/', '_'))}'>"
-                        f"<figcaption>{label}</figcaption></figure>"
-                    )
+                    src = assets.url(folder / media[key], media[key].replace("/", "_"))
+                    figures.append({"label": label, "src": src, "wide": wide})
             if media.get("glb") and (folder / media["glb"]).is_file():
-                src = assets.url(folder / media["glb"], media["glb"].replace("/", "_"))
-                viewers.append(
-                    f"<figure><model-viewer src='{src}' alt='{m} 3D' camera-controls "
-                    f"interaction-prompt='none' loading='eager' reveal='auto' shadow-intensity='0.6' "
-                    f"exposure='1.0' camera-orbit='200deg 75deg auto'></model-viewer>"
-                    f"<figcaption>{m} (3D, drag to orbit)</figcaption></figure>"
-                )
-        out.append(
-            f"<div class='item'><div><b>{html.escape(item_id)}</b></div>{''.join(figs)}{''.join(viewers)}</div>"
-        )
-    return "".join(out) or "<p class='small'>No items.</p>"
+                viewers.append({"label": m, "src": assets.url(folder / media["glb"], media["glb"].replace("/", "_"))})
+        out.append({"id": item_id, "figures": figures, "viewers": viewers})
+    return out
 
 
 def model_viewer_js() -> bytes:
     """The vendored ``@google/model-viewer`` bundle (three.js included)."""
     return resources.files("photo3d.eval").joinpath("static/model-viewer.min.js").read_bytes()
+
+
+def _template():
+    jinja2 = require("jinja2", "the HTML report")
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    source = resources.files("photo3d.eval").joinpath("templates/report.html.j2").read_text(encoding="utf-8")
+    return env.from_string(source)
 
 
 def render_report(
@@ -274,38 +222,41 @@ def render_report(
     max_items: int = 200,
 ) -> str:
     """Build the report HTML (side files are written when ``assets="sibling"``)."""
+    from photo3d.eval import svg
+
+    from markupsafe import Markup as trusted  # content the page itself provides, never results data
+
+    template = _template()
     results, rows, folder = load_results(results_path)
     out = Path(out)
     urls = _Assets(assets, out)
-    has_glb = any(r.get("media", {}).get("glb") for r in rows)
-    script = ""
-    if has_glb:
+    script: dict[str, Any] = {"inline": None, "src": None}
+    if any(r.get("media", {}).get("glb") for r in rows):
         js = model_viewer_js()
         if assets == "inline" and b"<script" not in js.lower() and b"</script" not in js.lower():
-            script = f'<script type="module">{js.decode("utf-8")}</script>'
+            script["inline"] = trusted(js.decode("utf-8"))
         elif assets == "inline":  # cannot sit inside a <script> element verbatim
-            script = f'<script type="module" src="data:text/javascript;base64,{base64.b64encode(js).decode()}"></script>'
+            script["src"] = f"data:text/javascript;base64,{base64.b64encode(js).decode()}"
         else:
             atomic_write_bytes(urls.dir / "model-viewer.min.js", js)
-            script = f'<script type="module" src="{urls.dir.name}/model-viewer.min.js"></script>'
-    title = title or f"photo3d evaluation: {results.get('suite', {}).get('name', '')}"
-    suite_json = html.escape(json.dumps(results.get("suite", {}), indent=1))
-    body = (
-        f"<h1>{html.escape(title)}</h1><p class='small'>created {html.escape(results.get('created', ''))}, "
-        f"suite {html.escape(results.get('suite_fingerprint', ''))}</p>"
-        f"<h2>Results</h2>{_methods_table(results)}"
-        f"<h2>Comparisons</h2>{_comparison_section(results, rows)}"
-        f"<h2>Distributions</h2>{_distribution_plots(results, rows)}"
-        f"<h2>Items</h2>{_items_section(rows, folder, urls, max_items)}"
-        f"<h2>Metrics</h2>{_metric_table(results)}"
-        f"<h2>Suite</h2><details><summary>suite.json</summary><pre>{suite_json}</pre></details>"
-        "<p class='small'>3D viewer: @google/model-viewer (Apache-2.0), bundled offline.</p>"
-        "<div id='p3d-status' hidden data-errors='0' data-models-loaded='0'></div>"
-    )
-    return (
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"<meta name='viewport' content='width=device-width,initial-scale=1'><style>{CSS}</style>"
-        f"<script>{STATUS_JS}</script>{script}</head><body>{body}</body></html>"
+            script["src"] = f"{urls.dir.name}/model-viewer.min.js"
+    by_method: dict[str, dict[str, dict]] = defaultdict(dict)
+    for r in rows:
+        by_method[r["method"]][r["id"]] = r
+    suite = results.get("suite", {})
+    columns, methods = _methods(results)
+    return template.render(
+        title=title or f"photo3d evaluation: {suite.get('name', '')}",
+        css=trusted(CSS), status_js=trusted(STATUS_JS), script=script,
+        created=results.get("created", ""), fingerprint=results.get("suite_fingerprint", ""),
+        confidence_pct=int(round(suite.get("confidence", 0.95) * 100)), n_bootstrap=suite.get("n_bootstrap", ""),
+        columns=columns, methods=methods,
+        comparisons=[{**c, "plots": [trusted(p) for p in c["plots"]]}
+                     for c in _comparisons(results, by_method, svg)],
+        distributions=[trusted(p) for p in _distributions(results, by_method, svg)],
+        items=_items(rows, folder, urls, max_items),
+        definitions=_definitions(results),
+        suite_json=json.dumps(suite, indent=1),
     )
 
 

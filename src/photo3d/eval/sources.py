@@ -8,26 +8,25 @@ A method is a folder. :func:`discover` recognises:
   and ``enhanced.glb`` for the 3D viewer. Only the rig views are scored (both sides alike).
 * **train** – a ``photo3d train`` output folder (``config.json`` + ``samples/grid_{id}.png``).
 * **grids** – ``grid_{id}.png`` files (2x2 rig layout), split into 4 views.
-* **assets** – ``*.glb``/``*.gltf``/``*.obj``/``*.ply`` files or ``{id}/mesh.{obj,glb}`` folders,
-  rendered with the suite's cameras (rig, plus held-out views).
+* **assets** – mesh files (:data:`photo3d.data.layout.ASSET_SUFFIXES`: ``.glb``, ``.gltf``, ``.obj``,
+  ``.ply``, ``.stl``, ``.off``) or Photo3D-MV ``{id}/mesh.*`` folders, rendered with the suite's
+  cameras (rig, plus held-out views).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from photo3d.cameras import Cameras, heldout_cameras, rig_cameras
+from photo3d.data.layout import ASSET_SUFFIXES, GRID, find_mesh, grid_files, natural_key
 from photo3d.errors import InputError
 from photo3d.eval.metrics.base import EvalItem
 from photo3d.eval.suite import Suite
 from photo3d.grid import split_grid
 from photo3d.io import load_image
 
-ASSET_SUFFIXES = (".glb", ".gltf", ".obj", ".ply")
 RIG_NAMES = ["rig_yaw0", "rig_yaw90", "rig_yaw180", "rig_yaw270"]
-_GRID_RE = re.compile(r"^grid_(.+)\.png$")
 
 
 @dataclass
@@ -51,7 +50,7 @@ class MethodSource:
     glbs: dict[str, Path] = field(default_factory=dict)
 
     def ids(self) -> list[str]:
-        return sorted(self.files, key=_natural_key)
+        return sorted(self.files, key=natural_key)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "root": str(self.root), "n_items": len(self.files)}
@@ -92,10 +91,6 @@ def render_asset(item_id: str, path: Path, suite: Suite) -> EvalItem:
     )
 
 
-def _natural_key(s: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
-
-
 def _is_enhance_dir(p: Path) -> bool:
     return (p / "grid_after.png").is_file() and (p / "grid_before.png").is_file()
 
@@ -116,7 +111,7 @@ def discover(path: str | Path, name: str | None = None) -> list[MethodSource]:
         else (
             sorted(
                 (d for d in root.iterdir() if d.is_dir() and _is_enhance_dir(d)),
-                key=lambda d: _natural_key(d.name),
+                key=lambda d: natural_key(d.name),
             )
             if root.is_dir()
             else []
@@ -144,9 +139,9 @@ def discover(path: str | Path, name: str | None = None) -> list[MethodSource]:
     name = name or root.resolve().name
     if root.is_dir() and (root / "samples").is_dir() and (root / "config.json").is_file():
         return [
-            MethodSource(name, "train", root, _grids_in(root / "samples"), glbs=_glbs_in(root / "samples"))
+            MethodSource(name, "train", root, grid_files(root / "samples"), glbs=_glbs_in(root / "samples"))
         ]
-    grids = _grids_in(root) if root.is_dir() else {}
+    grids = grid_files(root) if root.is_dir() else {}
     if grids:
         return [MethodSource(name, "grids", root, grids, glbs=_glbs_in(root))]
     assets = _assets_in(root)
@@ -158,13 +153,9 @@ def discover(path: str | Path, name: str | None = None) -> list[MethodSource]:
     )
 
 
-def _grids_in(folder: Path) -> dict[str, Path]:
-    return {m.group(1): p for p in folder.glob("grid_*.png") if (m := _GRID_RE.match(p.name))}
-
-
 def _glbs_in(folder: Path) -> dict[str, Path]:
     out = {}
-    for item_id in _grids_in(folder):
+    for item_id in grid_files(folder):
         for cand in (folder / f"{item_id}.glb", folder / item_id / "mesh.glb"):
             if cand.is_file():
                 out[item_id] = cand
@@ -177,11 +168,8 @@ def _assets_in(root: Path) -> dict[str, Path]:
         return {root.stem: root} if root.suffix.lower() in ASSET_SUFFIXES else {}
     out = {p.stem: p for p in root.iterdir() if p.is_file() and p.suffix.lower() in ASSET_SUFFIXES}
     for d in root.iterdir():
-        if d.is_dir():
-            for suffix in (".glb", ".obj", ".gltf", ".ply"):
-                if (d / f"mesh{suffix}").is_file():
-                    out.setdefault(d.name, d / f"mesh{suffix}")
-                    break
+        if d.is_dir() and (mesh := find_mesh(d)) is not None:
+            out.setdefault(d.name, mesh)
     return out
 
 
@@ -189,7 +177,7 @@ def reference_grid(suite: Suite, item_id: str) -> Path | None:
     """The suite's ground-truth grid for ``item_id`` (``grid_{id}.png`` or ``{id}.png``), if any."""
     if not suite.references:
         return None
-    for cand in (Path(suite.references) / f"grid_{item_id}.png", Path(suite.references) / f"{item_id}.png"):
+    for cand in (Path(suite.references) / GRID.format(id=item_id), Path(suite.references) / f"{item_id}.png"):
         if cand.is_file():
             return cand
     return None

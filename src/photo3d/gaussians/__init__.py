@@ -1,9 +1,12 @@
-"""3D Gaussians: the parameter container, ``.ply`` I/O, projection and the tiled rasterizer.
+"""3D Gaussians, in one package: the parameter container, ``.ply`` I/O, EWA projection, the tiled
+rasteriser and the front door :func:`render_gaussians` (torch, or gsplat on CUDA).
 
-Rendering goes through :func:`photo3d.render.gaussians.render_gaussians`.
+Also reachable as ``photo3d.render.render_gaussians`` / ``render_gaussian_grid``.
 """
 
 from photo3d.gaussians.model import SH_C0, Gaussians, covariance_3d, quat_to_rotmat
 from photo3d.gaussians.ply import load_ply, save_ply
+from photo3d.gaussians.render import render_gaussian_grid, render_gaussians
 
-__all__ = ["SH_C0", "Gaussians", "covariance_3d", "load_ply", "quat_to_rotmat", "save_ply"]
+__all__ = ["SH_C0", "Gaussians", "covariance_3d", "load_ply", "quat_to_rotmat", "render_gaussian_grid",
+           "render_gaussians", "save_ply"]

@@ -23,15 +23,16 @@ Modes, per view and channel, over foreground pixels only (the white background s
 
 from __future__ import annotations
 
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal, get_args
 
 from photo3d.errors import InputError
 from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 
+if TYPE_CHECKING:  # torch-free at import: configs read ToneMode without torch
+    import torch
+
 ToneMode = Literal["none", "mean", "meanstd", "histogram"]
-TONE_MODES: tuple[str, ...] = ("none", "mean", "meanstd", "histogram")
+TONE_MODES: tuple[str, ...] = get_args(ToneMode)
 MIN_PIXELS = 16  # fewer foreground pixels than this on either side: nothing meaningful to match
 
 
@@ -89,6 +90,8 @@ def match_tone(
 
 def _match_channel(src: torch.Tensor, dst: torch.Tensor, mode: str) -> torch.Tensor:
     """1-D values ``src`` remapped toward the statistics of ``dst``."""
+    import torch
+
     if mode == "mean":
         return src - src.mean() + dst.mean()
     if mode == "meanstd":

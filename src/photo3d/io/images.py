@@ -8,7 +8,7 @@ image goes through this module:
   -> float tensor), :func:`load_image` (file -> float tensor), :func:`image_size` (header only),
   :func:`as_png` (validate, re-encode as PNG), :func:`open_pil` (for third-party models);
 * encoding: :func:`encode_png` (tensor or uint8 array -> PNG bytes, no metadata, so identical
-  pixels give identical files), :func:`save_image` (atomic PNG file);
+  pixels give identical files), :func:`save_image` (atomic PNG file), :func:`encode_gif`;
 * conversions: :func:`to_tensor`, :func:`texture_to_tensor`, :func:`to_uint8`, :func:`to_pil`.
 
 Alpha is composited **in float**, on the decoded values: ``rgb * a + background * (1 - a)``;
@@ -197,6 +197,15 @@ def encode_png(img: torch.Tensor | np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr[..., 0] if arr.ndim == 3 and arr.shape[-1] == 1 else arr).save(
         buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def encode_gif(frames: list[torch.Tensor], duration_ms: int = 120) -> bytes:
+    """A looping GIF of ``[3, H, W]`` frames in [0, 1] (``duration_ms`` per frame)."""
+    pil = [to_pil(f) for f in frames]
+    buf = io.BytesIO()
+    pil[0].save(buf, format="GIF", save_all=True, append_images=pil[1:], duration=duration_ms, loop=0,
+                optimize=False)
     return buf.getvalue()
 
 

@@ -1,4 +1,5 @@
-"""Choosing a visibility backend: ``torch`` (always), ``gl`` (moderngl + EGL), ``nvdiffrast`` (CUDA).
+"""Choosing a render backend: mesh visibility ``torch`` (always), ``gl`` (moderngl + EGL),
+``nvdiffrast`` (CUDA); Gaussian splatting ``torch`` (always) or ``gsplat`` (CUDA).
 
 ``"auto"`` picks nvdiffrast for CUDA tensors when it is installed, the OpenGL backend for CPU
 tensors when a headless context can be created, and the pure-PyTorch rasteriser otherwise. All
@@ -12,12 +13,13 @@ import functools
 
 import torch
 
-from photo3d._optional import is_available
+from photo3d._optional import install_hint, is_available
 from photo3d.device import cuda_available
 from photo3d.errors import InputError, MissingDependencyError
 from photo3d.render.base import Rasterizer
 
 BACKENDS = ("torch", "gl", "nvdiffrast")
+GAUSSIAN_BACKENDS = ("torch", "gsplat")
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,22 +43,38 @@ def available_backends() -> dict[str, bool]:
     return {"torch": True, "gl": gl_available(), "nvdiffrast": _nvdiffrast_available()}
 
 
-def resolve_backend(name: str = "auto", device: str | torch.device = "cpu") -> str:
-    """The concrete backend ``name`` means on ``device`` (``"auto"`` resolved, others checked)."""
+def resolve_backend(name: str = "auto", device: str | torch.device = "cpu", kind: str = "mesh") -> str:
+    """The concrete backend ``name`` means on ``device`` (``"auto"`` resolved, others checked).
+
+    Args:
+        name: ``"auto"`` or a backend of ``kind``.
+        device: where the tensors live.
+        kind: ``"mesh"`` (visibility: ``torch``, ``gl``, ``nvdiffrast``) or ``"gaussians"``
+            (splatting: ``torch``, ``gsplat``).
+
+    Raises:
+        InputError: unknown name, or a CUDA-only backend off CUDA.
+        MissingDependencyError: the requested backend cannot run here.
+    """
     device = torch.device(device)
+    names = BACKENDS if kind == "mesh" else GAUSSIAN_BACKENDS
     if name == "auto":
+        if kind == "gaussians":
+            return "gsplat" if device.type == "cuda" and is_available("gsplat") else "torch"
         if device.type == "cuda" and _nvdiffrast_available():
             return "nvdiffrast"
         if device.type == "cpu" and available_backends()["gl"]:
             return "gl"
         return "torch"
-    if name not in BACKENDS:
-        raise InputError(f"unknown render backend {name!r}; choose one of auto, {', '.join(BACKENDS)}")
-    if name == "nvdiffrast" and device.type != "cuda":
-        raise InputError("the nvdiffrast backend runs on CUDA only; use --device cuda or --backend torch")
+    if name not in names:
+        raise InputError(f"unknown {kind} render backend {name!r}; choose one of auto, {', '.join(names)}")
+    if name in ("nvdiffrast", "gsplat") and device.type != "cuda":
+        raise InputError(f"the {name} backend runs on CUDA only; use --device cuda or --backend torch")
+    if kind == "gaussians":
+        return name
     if name != "torch" and not available_backends()[name]:
-        hint = {"gl": "pip install moderngl; apt-get install libegl-mesa0 libgl1-mesa-dri",
-                "nvdiffrast": "build it from github.com/NVlabs/nvdiffrast"}[name]
+        hint = {"gl": f"{install_hint('moderngl')}; apt-get install libegl-mesa0 libgl1-mesa-dri",
+                "nvdiffrast": install_hint("nvdiffrast")}[name]
         raise MissingDependencyError(f"render backend {name!r} is not available here ({hint}); use --backend torch")
     return name
 

@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import torch
 
-from photo3d._optional import is_available, require
+from photo3d._optional import install_hint, is_available, require
 from photo3d.errors import MissingDependencyError
 from photo3d.render.base import Fragments
 from photo3d.render.raster_setup import bary_from_face_ids, clip_matrices, project_vertices, setup_faces
@@ -66,7 +66,7 @@ class GLRasterizer:
         if not gl_available():
             raise MissingDependencyError(
                 "the 'gl' render backend needs moderngl and a headless EGL driver "
-                "(pip install moderngl; apt-get install libegl-mesa0 libgl1-mesa-dri); use --backend torch"
+                f"({install_hint('moderngl')}; apt-get install libegl-mesa0 libgl1-mesa-dri); use --backend torch"
             )
 
     def rasterize(self, vertices: torch.Tensor, faces: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,

@@ -1,6 +1,6 @@
-"""Reading Photo3D-MV for training (the layout of ``design.md``, plus the TRELLIS per-id latents).
+"""Reading Photo3D-MV for training (the layout of :mod:`photo3d.data.layout`, plus the TRELLIS latents).
 
-Accepted layout (every part but the grids is optional)::
+Accepted layout (every part but the grids is optional; located by :func:`photo3d.data.layout.read_layout`)::
 
     DIR/grid_{id}.png  or  DIR/grids/grid_{id}.png   edited 2x2 grid (RGB, or RGBA over white)
     DIR/{id}/mesh.obj  (or mesh.glb / mesh.ply)      the asset, already in the TRELLIS world frame
@@ -16,8 +16,6 @@ latents, is **reported** (a warning naming the id and the reason) and **skipped*
 
 from __future__ import annotations
 
-import json
-import re
 import warnings
 from pathlib import Path
 
@@ -26,11 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from photo3d.cameras import rig_cameras
+from photo3d.data.layout import MVSample, read_layout
 from photo3d.errors import InputError, UnreadableImageError
 from photo3d.grid import split_grid
 from photo3d.io import image_size, load_image
 
-MESH_NAMES = ("mesh.obj", "mesh.glb", "mesh.ply")
 MIN_VIEW = 16
 
 
@@ -51,15 +49,15 @@ class Photo3DMVDataset(torch.utils.data.Dataset):
         if not self.root.is_dir():
             raise InputError(f"{self.root}: no such dataset folder")
         self.resolution = int(resolution)
-        self.prompts = _read_prompts(self.root, prompts_file)
-        self.manifest = _read_manifest(self.root / "manifest.jsonl")
-        self.samples: list[dict] = []
+        self.samples: list[MVSample] = []
         self.skipped: list[tuple[str, str]] = []
-        for sid in self._list_ids():
-            reason = self._check(sid)
+        for sample in read_layout(self.root, prompts_file):
+            reason = self._problem(sample)
             if reason:
-                self.skipped.append((sid, reason))
-                warnings.warn(f"Photo3D-MV sample {sid!r} skipped: {reason}", stacklevel=2)
+                self.skipped.append((sample.id, reason))
+                warnings.warn(f"Photo3D-MV sample {sample.id!r} skipped: {reason}", stacklevel=2)
+            else:
+                self.samples.append(sample)
         if self.skipped:
             warnings.warn(f"Photo3D-MV {self.root}: skipped {len(self.skipped)} of "
                           f"{len(self.skipped) + len(self.samples)} samples", stacklevel=2)
@@ -67,25 +65,9 @@ class Photo3DMVDataset(torch.utils.data.Dataset):
             raise InputError(f"{self.root}: no usable Photo3D-MV samples (grid_{{id}}.png + {{id}}/mesh.obj); "
                              f"{len(self.skipped)} skipped")
 
-    def _list_ids(self) -> list[str]:
-        if self.manifest:
-            return [str(rec["id"]) for rec in self.manifest if "id" in rec]
-        ids = set()
-        for folder in (self.root, self.root / "grids"):
-            for p in folder.glob("grid_*.png"):
-                ids.add(p.stem[len("grid_"):])
-        return sorted(ids, key=sample_id_key)
-
-    def _grid_path(self, sid: str) -> Path | None:
-        rec = next((r for r in self.manifest if str(r.get("id")) == sid), {})
-        for cand in (rec.get("grid"), f"grid_{sid}.png", f"grids/grid_{sid}.png"):
-            if cand and (self.root / cand).is_file():
-                return self.root / cand
-        return None
-
-    def _check(self, sid: str) -> str | None:
-        """None if the sample is usable (and registers it), else the reason."""
-        grid = self._grid_path(sid)
+    def _problem(self, sample: MVSample) -> str | None:
+        """Why ``sample`` cannot be used, or ``None``."""
+        sid, grid = sample.id, sample.grid
         if grid is None:
             return f"no grid_{sid}.png in {self.root} or {self.root / 'grids'}"
         try:
@@ -96,59 +78,27 @@ class Photo3DMVDataset(torch.utils.data.Dataset):
             return f"{grid.name} is {w}x{h}; want a square 2x2 grid of square views (e.g. 1024x1024)"
         if w // 2 < MIN_VIEW:
             return f"{grid.name} is {w}x{h}; views smaller than {MIN_VIEW}px"
-        mesh = next((self.root / sid / n for n in MESH_NAMES if (self.root / sid / n).is_file()), None)
-        slat = self.root / sid / "slat.npz"
-        if mesh is None and not slat.is_file():
+        if sample.mesh is None and sample.slat is None:
             return f"no {sid}/mesh.obj (or mesh.glb/.ply) and no {sid}/slat.npz"
-        self.samples.append({"id": sid, "grid": grid, "mesh_path": mesh, "slat_path": slat if slat.is_file() else None})
         return None
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> dict:
-        rec = self.samples[index]
-        grid = load_image(rec["grid"], background=(1.0, 1.0, 1.0))[:3]
-        views = split_grid(grid)
+        sample = self.samples[index]
+        views = split_grid(load_image(sample.grid, background=(1.0, 1.0, 1.0))[:3])
         if views.shape[-1] != self.resolution:
             views = F.interpolate(views, size=(self.resolution, self.resolution), mode="area"
                                   if views.shape[-1] > self.resolution else "bilinear", align_corners=None)
-        sid = rec["id"]
-        prompt = self.prompts.get(sid)
-        for m in self.manifest:
-            if str(m.get("id")) == sid and m.get("prompt"):
-                prompt = m["prompt"]
         return {
-            "id": sid,
+            "id": sample.id,
             "target": views.clamp(0.0, 1.0),
             "cameras": rig_cameras(self.resolution),
-            "prompt": prompt,
-            "mesh_path": rec["mesh_path"],
-            "slat": _read_slat(rec["slat_path"]) if rec["slat_path"] else None,
+            "prompt": sample.prompt,
+            "mesh_path": sample.mesh,
+            "slat": _read_slat(sample.slat) if sample.slat else None,
         }
-
-
-def _read_prompts(root: Path, prompts_file) -> dict[str, str]:
-    if prompts_file is None:
-        cands = [root / "prompts.txt"] if (root / "prompts.txt").is_file() else sorted(root.glob("*prompts*.txt"))
-        prompts_file = cands[0] if len(cands) == 1 else None
-    if prompts_file is None:
-        return {}
-    lines = Path(prompts_file).read_text(encoding="utf-8").splitlines()
-    return {str(i): line.strip() for i, line in enumerate(lines)}
-
-
-def _read_manifest(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{n}: not JSON ({exc.msg}); fix or delete the line") from exc
-    return out
 
 
 def _read_slat(path: Path) -> dict:
@@ -161,8 +111,3 @@ def _read_slat(path: Path) -> dict:
     if coords is not None:
         coords = coords.clamp(0, 63)
     return {"feats": feats, "coords": coords}
-
-
-def sample_id_key(sid: str):
-    """Sort key: integer ids numerically, others by name."""
-    return (0, int(sid), "") if re.fullmatch(r"\d+", sid) else (1, 0, sid)

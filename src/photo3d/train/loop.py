@@ -26,11 +26,12 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from photo3d.data.layout import GRID
 from photo3d.device import resolve_device
 from photo3d.errors import Photo3DError
 from photo3d.grid import compose_grid
 from photo3d.io import atomic_write_json, save_image
-from photo3d.train.checkpoint import load_checkpoint, save_checkpoint
+from photo3d.train.checkpoint import LATEST, checkpoint_name, load_checkpoint, save_checkpoint
 from photo3d.train.config import TrainConfig
 from photo3d.train.state import EMA, JsonlLogger, rng_state, sample_indices, set_rng_state
 
@@ -98,7 +99,7 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
     logger = JsonlLogger(out / "log.jsonl") if main else None
     start = 0
     if cfg.resume:
-        ckpt = load_checkpoint(out / "checkpoints" / "latest.pt" if cfg.resume == "auto" else cfg.resume)
+        ckpt = load_checkpoint(out / "checkpoints" / LATEST if cfg.resume == "auto" else cfg.resume)
         for m, mod in paradigm.modules().items():
             mod.load_state_dict(ckpt["modules"][m])
         ema.load_state_dict(ckpt["ema"])
@@ -226,7 +227,7 @@ def _checkpoint(out, step, paradigm, ema, opt, sched, state, loss_gen, cfg, worl
     all_gens = _gather_objects(gens, world)
     if not main:
         return
-    save_checkpoint(out / "checkpoints" / f"step_{step:07d}.pt", {
+    save_checkpoint(out / "checkpoints" / checkpoint_name(step), {
         "step": step,
         "modules": {m: mod.state_dict() for m, mod in paradigm.modules().items()},
         "ema": ema.state_dict(),
@@ -251,4 +252,4 @@ def _write_samples(paradigm, dataset, folder: Path, cfg: TrainConfig) -> None:
     for i in range(len(dataset)):
         sample = dataset[i]
         grid = paradigm.sample_grid(sample, cfg.resolution, cfg.sample_steps, cfg.sample_cfg, cfg.seed)
-        save_image(folder / f"grid_{sample['id']}.png", grid.float().cpu())
+        save_image(folder / GRID.format(id=sample["id"]), grid.float().cpu())

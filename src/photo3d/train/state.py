@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 
 from photo3d.device import cuda_available
-from photo3d.io import atomic_write_text
+from photo3d.io import append_jsonl, read_jsonl, write_jsonl
 
 
 class EMA:
@@ -90,12 +89,10 @@ class JsonlLogger:
     def truncate_after(self, step: int) -> None:
         """Drop records past ``step`` (a resumed run re-logs them), atomically."""
         if self.path.is_file():
-            keep = [ln for ln in self.path.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
-            atomic_write_text(self.path, "".join(ln + "\n" for ln in keep))
+            write_jsonl(self.path, [r for r in read_jsonl(self.path) if r.get("step", 0) <= step])
 
     def log(self, record: dict) -> None:
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
+        append_jsonl(self.path, [record])
         if self._tb is not None and "step" in record:
             for k, v in record.items():
                 if isinstance(v, (int, float)) and k != "step":
@@ -108,4 +105,4 @@ class JsonlLogger:
 
 def read_log(path: Path) -> list[dict]:
     """All records of a ``log.jsonl``."""
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]
+    return read_jsonl(path, missing_ok=False)

@@ -2,9 +2,11 @@
 
 The paper's "CLIP" fidelity column compares multi-view renders with the input image; the CLIP
 variant is not stated (spec §7.14). We use ``transformers.CLIPModel`` (both towers) from **local**
-weights only: ``PHOTO3D_CLIP_MODEL`` (a folder or a hub id already in the local cache), default
-``openai/clip-vit-base-patch32``. Nothing is downloaded; without weights both metrics are
-reported unavailable with the reason, never as a number.
+weights only, loaded like every encoder (:func:`photo3d.encoders.registry.from_pretrained`):
+``clip-vit-b32`` = ``$PHOTO3D_CLIP`` (former name ``$PHOTO3D_CLIP_MODEL``, still read) or
+``openai/clip-vit-base-patch32`` from the hub cache, or ``--clip-model`` (a folder or cached hub
+id). Nothing is downloaded; without weights both metrics are reported unavailable with the
+reason, never as a number.
 
 Definitions (cosine similarity, not the x100 "CLIPScore" scaling):
 
@@ -14,18 +16,17 @@ Definitions (cosine similarity, not the x100 "CLIPScore" scaling):
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from photo3d.errors import WeightsNotFoundError
+from photo3d._optional import require
+from photo3d.encoders.base import CLIP_MEAN, CLIP_STD
+from photo3d.errors import MissingDependencyError, WeightsNotFoundError
 from photo3d.eval.metrics.base import EvalItem, Metric, unavailable
 
-DEFAULT_CLIP = "openai/clip-vit-base-patch32"
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+DEFAULT_CLIP = "clip-vit-b32"  # the encoders' name: openai/clip-vit-base-patch32, or $PHOTO3D_CLIP
 
 
 class ClipScorer:
@@ -46,22 +47,18 @@ class ClipScorer:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | None = None) -> "ClipScorer":
-        """Load local CLIP weights; :class:`WeightsNotFoundError` when they are not on disk."""
-        name_or_path = name_or_path or os.environ.get("PHOTO3D_CLIP_MODEL", DEFAULT_CLIP)
-        import transformers
+        """Load local CLIP weights (``clip-vit-b32``: ``$PHOTO3D_CLIP`` or the hub cache) through the
+        encoders' weights policy; :class:`WeightsNotFoundError` when they are not on disk."""
+        transformers = require("transformers", "the CLIP metrics")
+        from photo3d.encoders.registry import from_pretrained, weights_source
 
-        try:
-            model = transformers.CLIPModel.from_pretrained(name_or_path, local_files_only=True)
-            tok = transformers.CLIPTokenizer.from_pretrained(name_or_path, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise WeightsNotFoundError(
-                f"CLIP weights {name_or_path!r} are not available locally; set PHOTO3D_CLIP_MODEL to a folder "
-                f"with a CLIPModel checkpoint ({type(exc).__name__})"
-            ) from exc
+        name = name_or_path or DEFAULT_CLIP
+        model = from_pretrained(transformers.CLIPModel, name, "CLIP")
+        tok = from_pretrained(transformers.CLIPTokenizer, name, "CLIP")
         return cls(
             model,
             lambda texts: tok(texts, padding=True, truncation=True, return_tensors="pt"),
-            f"transformers CLIPModel {name_or_path}",
+            f"transformers CLIPModel {weights_source(name)}",
         )
 
     def _preprocess(self, images: torch.Tensor) -> torch.Tensor:
@@ -108,7 +105,7 @@ class ClipMetrics:
         if self._scorer is None and self._error is None:
             try:
                 self._scorer = ClipScorer.from_pretrained(self._path)
-            except WeightsNotFoundError as exc:
+            except (WeightsNotFoundError, MissingDependencyError) as exc:
                 self._error = str(exc)
         return self._scorer
 
@@ -117,12 +114,10 @@ class ClipMetrics:
         return None if self.scorer() is not None else self._error
 
     def model_name(self) -> str:
+        from photo3d.encoders.registry import weights_source
+
         scorer = self.scorer()
-        return (
-            scorer.name
-            if scorer
-            else f"transformers CLIPModel {self._path or os.environ.get('PHOTO3D_CLIP_MODEL', DEFAULT_CLIP)}"
-        )
+        return scorer.name if scorer else f"transformers CLIPModel {weights_source(self._path or DEFAULT_CLIP)}"
 
     def image_score(self, item: EvalItem):
         if item.reference_image is None:

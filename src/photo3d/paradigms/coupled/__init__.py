@@ -17,7 +17,7 @@ def build_coupled(cfg: CoupledConfig, device="cpu", **render_kwargs):
     Args:
         cfg: paradigm options.
         device: where the networks live.
-        **render_kwargs: options for :func:`photo3d.render.gaussians.render_gaussians`.
+        **render_kwargs: options for :func:`photo3d.gaussians.render.render_gaussians`.
 
     Returns:
         A :class:`~photo3d.paradigms.coupled.strategy.CoupledStrategy`.

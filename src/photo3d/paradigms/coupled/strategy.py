@@ -25,7 +25,7 @@ from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.coupled.config import CoupledConfig
 from photo3d.paradigms.coupled.flow import diffuse, estimate_x0, euler_sample, sample_t
 from photo3d.paradigms.coupled.reference import VoxelFlow, VoxelGaussianDecoder, surface_latent
-from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
+from photo3d.gaussians.render import render_gaussian_grid, render_gaussians
 
 
 class CoupledModel(Protocol):
@@ -91,7 +91,7 @@ class CoupledStrategy:
     Args:
         model: the generator (:class:`CoupledModel`).
         config: :class:`CoupledConfig`.
-        render_kwargs: extra options for :func:`~photo3d.render.gaussians.render_gaussians`.
+        render_kwargs: extra options for :func:`~photo3d.gaussians.render.render_gaussians`.
     """
 
     model: Any

@@ -52,7 +52,7 @@ class TrellisGenerator:
     @classmethod
     def from_pretrained(cls, path: str, device: torch.device | str = "cuda") -> TrellisGenerator:
         """Load ``TrellisImageTo3DPipeline`` from a hub id or local folder (needs the weights)."""
-        require("trellis", "the TRELLIS generator (install from github.com/microsoft/TRELLIS)")
+        require("trellis", "the TRELLIS generator")
         from trellis.pipelines import TrellisImageTo3DPipeline
 
         pipe = TrellisImageTo3DPipeline.from_pretrained(path)

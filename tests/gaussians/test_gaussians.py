@@ -9,7 +9,7 @@ from scipy.spatial.transform import Rotation
 
 from photo3d.cameras import orbit_cameras, rig_cameras
 from photo3d.gaussians import Gaussians, load_ply, save_ply
-from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
+from photo3d.gaussians.render import render_gaussian_grid, render_gaussians
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # small tensors: threads only add overhead
 
@@ -181,3 +181,16 @@ def test_gsplat_matches_torch_backend():  # pragma: no cover - needs CUDA + gspl
     a = render_gaussians(g, cams, backend="gsplat")
     b = render_gaussians(g, cams, backend="torch")
     assert (a.rgb - b.rgb).abs().max() < 2e-2
+
+
+def test_one_front_door_and_one_backend_chooser():
+    from photo3d.errors import InputError
+    from photo3d.render import render_gaussians as via_render
+    from photo3d.render import resolve_backend
+
+    assert via_render is render_gaussians
+    assert resolve_backend("auto", "cpu", "gaussians") == "torch"
+    with pytest.raises(InputError, match="CUDA only"):
+        resolve_backend("gsplat", "cpu", "gaussians")
+    with pytest.raises(InputError, match="unknown gaussians render backend 'gl'"):
+        resolve_backend("gl", "cpu", "gaussians")

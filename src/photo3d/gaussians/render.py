@@ -7,7 +7,8 @@ perspective or orthographic):
   on CPU and GPU, differentiable in means, scales, rotations, opacities and colours.
 * ``"gsplat"``: ``gsplat.rasterization`` on CUDA (optional dependency, imported lazily).
 
-``backend="auto"`` picks gsplat for CUDA tensors when it is installed, else the torch backend.
+``backend="auto"`` picks gsplat for CUDA tensors when it is installed, else the torch backend
+(:func:`photo3d.render.resolve_backend`, the one backend chooser of mesh and Gaussian rendering).
 
 Filtering: ``eps2d=0.3`` (classic 3DGS low-pass, the default) or ``eps2d=0.1,
 antialiased=True`` (TRELLIS's 0.1 2D filter with Mip-Splatting opacity compensation; the
@@ -26,25 +27,16 @@ from typing import Literal
 
 import torch
 
-from photo3d._optional import is_available, require
+from photo3d._optional import require
 from photo3d.cameras import RIG_BACKGROUND, Cameras, rig_cameras
 from photo3d.gaussians.model import Gaussians
 from photo3d.gaussians.projection import project_gaussians
 from photo3d.gaussians.raster import TILE, composite, plan_tiles
 from photo3d.grid import compose_grid
+from photo3d.render.backends import resolve_backend
 from photo3d.render.base import RenderOutput
 
 Backend = Literal["auto", "torch", "gsplat"]
-
-
-def resolve_backend(backend: Backend, device: torch.device) -> str:
-    """The concrete backend ``"auto"`` stands for on ``device``."""
-    if backend == "auto":
-        return "gsplat" if device.type == "cuda" and is_available("gsplat") else "torch"
-    if backend not in ("torch", "gsplat"):
-        raise ValueError(f"unknown Gaussian render backend {backend!r}; use auto, torch or gsplat")
-    return backend
-
 
 def render_gaussians(
     gaussians: Gaussians,
@@ -76,7 +68,7 @@ def render_gaussians(
     w2c = torch.as_tensor(cameras.w2c, dtype=dtype, device=dev)
     K = torch.as_tensor(cameras.K, dtype=dtype, device=dev)
     bg = torch.as_tensor(background, dtype=dtype, device=dev)
-    if resolve_backend(backend, dev) == "gsplat":
+    if resolve_backend(backend, dev, "gaussians") == "gsplat":
         return _render_gsplat(gaussians, w2c, K, cameras, bg, eps2d, antialiased)
     W, H, n = cameras.width, cameras.height, len(cameras)
     proj = project_gaussians(gaussians, w2c, K, W, H, cameras.near, cameras.far, eps2d, antialiased,
