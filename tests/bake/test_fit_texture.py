@@ -12,7 +12,7 @@ from photo3d.cameras import Cameras, random_cameras_like, step1x3d_rig_cameras
 from photo3d.errors import InputError
 from photo3d.gaussians import Gaussians
 from photo3d.render import MeshTensors, rasterize, render_views, shade
-from photo3d.render.gaussians import render_gaussians
+from photo3d.gaussians import render_gaussians
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SIZE, RES = 64, 96
