@@ -58,24 +58,6 @@ def test_resume_skips_scored_items(enhance_root, tmp_path, monkeypatch):
     assert scored == [tuple(json.loads(lines[-1])[k] for k in ("method", "id"))]
     assert len((out / "results.jsonl").read_text().splitlines()) == 6
     assert res["methods"]["after"]["n_items"] == 3
-
-
-def test_rows_are_appended_and_a_torn_row_is_rescored(enhance_root, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    suite = _suite(metrics=("psnr",))
-    appended = []
-    import photo3d.eval.harness as harness
-
-    real_append = harness.append_jsonl
-    monkeypatch.setattr(harness, "append_jsonl", lambda path, rows: appended.append(len(rows)) or real_append(path, rows))
-    run_eval([(None, enhance_root)], suite, out, progress=False)
-    assert appended == [1] * 6  # one row per item, never a rewrite of the file
-    text = (out / "results.jsonl").read_text()
-    (out / "results.jsonl").write_text(text[: len(text) - 20])  # killed in the middle of the last append
-    res = run_eval([(None, enhance_root)], suite, out, progress=False)
-    rows = [json.loads(ln) for ln in (out / "results.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 and len({(r["method"], r["id"]) for r in rows}) == 6
-    assert res["methods"]["after"]["n_items"] == 3
     scored.clear()
     run_eval([(None, enhance_root)], suite, out, progress=False)
     assert scored == []
@@ -131,3 +113,20 @@ def test_judge_in_compare_mode_is_resumable(enhance_root, tmp_path, monkeypatch)
         assert srv.calls["chat"] == calls  # verdicts are cached in judge.jsonl
     for f in out.rglob("*.json*"):
         assert "sk-never-logged" not in f.read_text()
+
+
+def test_rows_are_appended_and_a_torn_row_is_rescored(enhance_root, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    suite = _suite(metrics=("psnr",))
+    import photo3d.eval.harness as harness
+
+    appended, real_append = [], harness.append_jsonl
+    monkeypatch.setattr(harness, "append_jsonl", lambda path, rows: appended.append(len(rows)) or real_append(path, rows))
+    run_eval([(None, enhance_root)], suite, out, progress=False)
+    assert appended == [1] * 6  # one row per item, never a rewrite of the file
+    text = (out / "results.jsonl").read_text()
+    (out / "results.jsonl").write_text(text[: len(text) - 20])  # killed in the middle of the last append
+    res = run_eval([(None, enhance_root)], suite, out, progress=False)
+    rows = [json.loads(ln) for ln in (out / "results.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and len({(r["method"], r["id"]) for r in rows}) == 6
+    assert res["methods"]["after"]["n_items"] == 3

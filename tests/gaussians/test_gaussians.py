@@ -192,5 +192,5 @@ def test_one_front_door_and_one_backend_chooser():
     assert resolve_backend("auto", "cpu", "gaussians") == "torch"
     with pytest.raises(InputError, match="CUDA only"):
         resolve_backend("gsplat", "cpu", "gaussians")
-    with pytest.raises(InputError, match="unknown gaussians render backend 'gl'"):
+    with pytest.raises(InputError, match="unknown Gaussian render backend 'gl'"):
         resolve_backend("gl", "cpu", "gaussians")

@@ -67,7 +67,8 @@ def resolve_backend(name: str = "auto", device: str | torch.device = "cpu", kind
             return "gl"
         return "torch"
     if name not in names:
-        raise InputError(f"unknown {kind} render backend {name!r}; choose one of auto, {', '.join(names)}")
+        what = "render backend" if kind == "mesh" else "Gaussian render backend"
+        raise InputError(f"unknown {what} {name!r}; choose one of auto, {', '.join(names)}")
     if name in ("nvdiffrast", "gsplat") and device.type != "cuda":
         raise InputError(f"the {name} backend runs on CUDA only; use --device cuda or --backend torch")
     if kind == "gaussians":
