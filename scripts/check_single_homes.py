@@ -61,7 +61,6 @@ RULES: list[tuple[str, str, tuple[str, ...]]] = [
     ("HTML built from f-strings (use the report template)",
      r"f[\"']<(html|head|body|table|tr|td|th|div|img|figure|p|h\d|span|script|style|model-viewer)\b",
      (PKG + "eval/svg.py",)),
-    ("help text outside option()", r"metadata=\{[\"']help", (PKG + "config.py",)),
 ]
 
 

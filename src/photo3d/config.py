@@ -3,8 +3,10 @@
 One convention for every options dataclass in photo3d (enhance, demo, losses, training,
 paradigms, evaluation suites, the dataset builder, ``photo3d render``):
 
-* a field is declared with :func:`option` — its default and one help phrase (the command line
-  appends ``(default: ...)``; configs read from files document their keys with the same text);
+* a field is declared with ``field(default=..., metadata={"help": "..."})``: its default and one
+  help phrase (the command line appends ``(default: ...)``; configs read from files document
+  their keys with the same text; ``"metavar"`` names the value, ``"cli": False`` keeps it off
+  the command line; ``tests/test_config.py`` checks that every field has one);
 * the class derives from :class:`TypedConfig`, whose ``__post_init__`` checks every value against
   the field's annotation before anything else happens. A wrong type is one
   :class:`~photo3d.errors.InputError` line naming the key, the value and what was expected::
@@ -29,28 +31,6 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 from photo3d.errors import InputError
 
 _T = TypeVar("_T")
-_MISSING: Any = dataclasses.MISSING
-
-
-def option(default: Any = _MISSING, help: str = "", *, factory: Any = _MISSING, metavar: str | None = None,
-           cli: bool = True) -> Any:
-    """A config field: its default (or ``factory``) and one help phrase.
-
-    Args:
-        default: the default value.
-        help: what the option does, in a phrase (shown by ``--help``).
-        factory: a zero-argument callable giving the default (for mutable defaults).
-        metavar: the value's name in ``--help``.
-        cli: False keeps the field off the command line.
-    """
-    metadata: dict[str, Any] = {"help": help}
-    if metavar:
-        metadata["metavar"] = metavar
-    if not cli:
-        metadata["cli"] = False
-    if factory is not _MISSING:
-        return dataclasses.field(default_factory=factory, metadata=metadata)
-    return dataclasses.field(default=default, metadata=metadata)
 
 
 class TypedConfig:

@@ -1,7 +1,7 @@
 """Typed configs generate the command line: one dataclass field = one ``--option``.
 
-A config dataclass (kept in a module that does not import torch) declares each field with
-:func:`photo3d.config.option` (default + help phrase). :func:`add_config_arguments` turns the
+A config dataclass (kept in a module that does not import torch) documents each field with
+``field(metadata={"help": ...})``. :func:`add_config_arguments` turns the
 fields into argparse options and :func:`config_from_args` builds the dataclass back from the
 parsed namespace (where :class:`photo3d.config.TypedConfig` checks the values), so the CLI, the
 Python API and the JSON records all speak the same names. :class:`Parser` reports a bad

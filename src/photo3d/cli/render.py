@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from photo3d.cli._args import add_config_arguments, config_from_args
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 
 BACKGROUND_NAMES = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 
@@ -23,17 +23,17 @@ BACKGROUND_NAMES = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 class RenderConfig(TypedConfig):
     """How ``photo3d render`` renders (the defaults reproduce the Photo3D rig's grid)."""
 
-    resolution: int = option(512, "pixels per view side")
-    views: int = option(4, "views per ring, evenly spaced in yaw from 0 (4 = the rig)")
-    elevations: tuple[float, ...] = option((0.0,), "camera pitches in degrees, one grid row each")
-    background: tuple[str, ...] = option(("white",),
-        "'white', 'black', 'transparent' (RGBA PNG) or three floats R G B in [0, 1]", metavar="BG")
-    backend: Literal["auto", "torch", "gl", "nvdiffrast"] = option("auto", "visibility backend")
-    ssaa: int = option(2, "supersampling factor (anti-aliasing); 1 = off")
-    shading: Literal["auto", "unlit", "diffuse"] = option("auto",
-        "unlit base colour, or a headlight Lambert term; auto = diffuse for untextured meshes")
-    save_views: bool = option(False, "also write every view PNG and cameras.json next to the grid")
-    device: str = option("auto", "auto (CUDA when available), cpu or cuda[:i]")
+    resolution: int = field(default=512, metadata={"help": "pixels per view side"})
+    views: int = field(default=4, metadata={"help": "views per ring, evenly spaced in yaw from 0 (4 = the rig)"})
+    elevations: tuple[float, ...] = field(default=(0.0,), metadata={"help": "camera pitches in degrees, one grid row each"})
+    background: tuple[str, ...] = field(default=("white",), metadata={
+        "help": "'white', 'black', 'transparent' (RGBA PNG) or three floats R G B in [0, 1]", "metavar": "BG"})
+    backend: Literal["auto", "torch", "gl", "nvdiffrast"] = field(default="auto", metadata={"help": "visibility backend"})
+    ssaa: int = field(default=2, metadata={"help": "supersampling factor (anti-aliasing); 1 = off"})
+    shading: Literal["auto", "unlit", "diffuse"] = field(default="auto", metadata={
+        "help": "unlit base colour, or a headlight Lambert term; auto = diffuse for untextured meshes"})
+    save_views: bool = field(default=False, metadata={"help": "also write every view PNG and cameras.json next to the grid"})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA when available), cpu or cuda[:i]"})
 
 
 def register(subparsers) -> None:

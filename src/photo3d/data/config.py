@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 from photo3d.config import config_from_dict as typed_config_from_dict
 from photo3d.errors import InputError
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
@@ -61,13 +61,15 @@ EDIT_PROMPT = (
 class SourceConfig(TypedConfig):
     """Where samples come from."""
 
-    kind: Literal["prompts", "assets"] = option("prompts",
-        "prompts (DiffusionDB / text / list) or assets (a folder of meshes)")
-    path: str | None = option(None, "the prompt file or the asset folder")
-    prompts: list[str] | None = option(None, "inline prompt list (instead of a file)")
-    limit: int | None = option(None, "keep the first N samples (after dedupe)")
-    offset: int = option(0, "skip the first N samples")
-    asset_prompts: str | None = option(None, "JSON {key: prompt} for an assets source (default: the file stem)")
+    kind: Literal["prompts", "assets"] = field(default="prompts", metadata={
+        "help": "prompts (DiffusionDB / text / list) or assets (a folder of meshes)"})
+    path: str | None = field(default=None, metadata={"help": "the prompt file or the asset folder"})
+    prompts: list[str] | None = field(default=None, metadata={
+        "help": "inline prompt list (instead of a file)"})
+    limit: int | None = field(default=None, metadata={"help": "keep the first N samples (after dedupe)"})
+    offset: int = field(default=0, metadata={"help": "skip the first N samples"})
+    asset_prompts: str | None = field(default=None, metadata={
+        "help": "JSON {key: prompt} for an assets source (default: the file stem)"})
 
 
 def _default_prices() -> dict[str, float]:
@@ -84,145 +86,178 @@ def _default_prices() -> dict[str, float]:
 class ApiConfig(TypedConfig):
     """Shared settings of OpenAI-compatible endpoints (each stage may override base_url/key env)."""
 
-    base_url: str | None = option(None, "endpoint, e.g. http://localhost:8000/v1 (None = api.openai.com)")
-    api_key_env: str = option("OPENAI_API_KEY", "the NAME of the key's variable; the key never enters a file")
-    timeout_s: float = option(120.0, "seconds per call")
-    max_retries: int = option(6, "retries of transient errors (429, 5xx, timeouts, dropped connections, bad bodies)")
-    backoff_base_s: float = option(1.0, "first backoff in seconds (doubles per retry, jittered)")
-    backoff_cap_s: float = option(60.0, "longest backoff in seconds")
-    max_retry_after_s: float = option(300.0, "longest Retry-After honoured before giving up on the call")
-    prices: dict[str, float] = option(help="estimated USD per call by model id", factory=_default_prices)
-    default_price: float = option(0.0, "USD per call for models missing from prices")
+    base_url: str | None = field(default=None, metadata={
+        "help": "endpoint, e.g. http://localhost:8000/v1 (None = api.openai.com)"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={
+        "help": "the NAME of the key's variable; the key never enters a file"})
+    timeout_s: float = field(default=120.0, metadata={"help": "seconds per call"})
+    max_retries: int = field(default=6, metadata={
+        "help": "retries of transient errors (429, 5xx, timeouts, dropped connections, bad bodies)"})
+    backoff_base_s: float = field(default=1.0, metadata={
+        "help": "first backoff in seconds (doubles per retry, jittered)"})
+    backoff_cap_s: float = field(default=60.0, metadata={"help": "longest backoff in seconds"})
+    max_retry_after_s: float = field(default=300.0, metadata={
+        "help": "longest Retry-After honoured before giving up on the call"})
+    prices: dict[str, float] = field(default_factory=_default_prices, metadata={
+        "help": "estimated USD per call by model id"})
+    default_price: float = field(default=0.0, metadata={
+        "help": "USD per call for models missing from prices"})
 
 
 @dataclass
-class RewriteConfig(TypedConfig):
+class StageEndpoint(TypedConfig):
+    """A stage's own OpenAI-compatible endpoint; unset fields fall back to the ``[api]`` table."""
+
+    base_url: str | None = field(default=None, metadata={
+        "help": "this stage's endpoint (default: api.base_url)"})
+    api_key_env: str | None = field(default=None, metadata={
+        "help": "this stage's key variable (default: api.api_key_env)"})
+
+
+@dataclass
+class LocalModel(TypedConfig):
+    """Where a stage's local model runs."""
+
+    device: str = field(default="auto", metadata={"help": "auto (CUDA when available), cpu or cuda[:i]"})
+
+
+@dataclass
+class RewriteConfig(StageEndpoint):
     """Stage 2: prompt -> one object-centric description."""
 
-    backend: Literal["openai", "transformers", "none"] = option("openai",
-        "openai (any compatible chat endpoint), transformers (local LLM) or none")
-    model: str = option("meta-llama/Meta-Llama-3-8B-Instruct", "chat model (the paper used LLaMA-3-8B)")
-    system_prompt: str = option(REWRITE_SYSTEM_PROMPT, "instruction given to the rewriter")
-    temperature: float = option(0.0, "sampling temperature")
-    max_tokens: int = option(120, "longest answer in tokens")
-    base_url: str | None = option(None, "this stage's endpoint (default: api.base_url)")
-    api_key_env: str | None = option(None, "this stage's key variable (default: api.api_key_env)")
+    backend: Literal["openai", "transformers", "none"] = field(default="openai", metadata={
+        "help": "openai (any compatible chat endpoint), transformers (local LLM) or none"})
+    model: str = field(default="meta-llama/Meta-Llama-3-8B-Instruct", metadata={
+        "help": "chat model (the paper used LLaMA-3-8B)"})
+    system_prompt: str = field(default=REWRITE_SYSTEM_PROMPT, metadata={
+        "help": "instruction given to the rewriter"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
+    max_tokens: int = field(default=120, metadata={"help": "longest answer in tokens"})
 
 
 @dataclass
-class TextToImageConfig(TypedConfig):
+class TextToImageConfig(StageEndpoint, LocalModel):
     """Stage 3: description -> one object image."""
 
-    backend: Literal["flux", "openai"] = option("flux",
-        "flux (diffusers FluxPipeline) or openai (images.generate)")
-    model: str = option("black-forest-labs/FLUX.1-dev", "text-to-image model")
-    size: int = option(1024, "image side in pixels")
-    steps: int = option(28, "diffusion steps (flux)")
-    guidance: float = option(3.5, "guidance scale (flux)")
-    device: str = option("auto", "auto (CUDA when available), cpu or cuda[:i]")
-    base_url: str | None = option(None, "this stage's endpoint (default: api.base_url)")
-    api_key_env: str | None = option(None, "this stage's key variable (default: api.api_key_env)")
+    backend: Literal["flux", "openai"] = field(default="flux", metadata={
+        "help": "flux (diffusers FluxPipeline) or openai (images.generate)"})
+    model: str = field(default="black-forest-labs/FLUX.1-dev", metadata={"help": "text-to-image model"})
+    size: int = field(default=1024, metadata={"help": "image side in pixels"})
+    steps: int = field(default=28, metadata={"help": "diffusion steps (flux)"})
+    guidance: float = field(default=3.5, metadata={"help": "guidance scale (flux)"})
 
 
 @dataclass
 class MattingConfig(TypedConfig):
     """Stage 3b: background removal."""
 
-    backend: Literal["auto", "rembg", "threshold"] = option("auto",
-        "auto (rembg if installed, else threshold), rembg or threshold")
-    white_tolerance: float = option(SILHOUETTE_WHITE_TOLERANCE,
-        "threshold backend: a pixel is object when some channel is more than this below white")
+    backend: Literal["auto", "rembg", "threshold"] = field(default="auto", metadata={
+        "help": "auto (rembg if installed, else threshold), rembg or threshold"})
+    white_tolerance: float = field(default=SILHOUETTE_WHITE_TOLERANCE, metadata={
+        "help": "threshold backend: a pixel is object when some channel is more than this below white"})
 
 
 @dataclass
-class ImageTo3DConfig(TypedConfig):
+class ImageTo3DConfig(LocalModel):
     """Stage 4: image -> 3D asset (TRELLIS frame)."""
 
-    backend: Literal["trellis", "hunyuan3d", "card"] = option("trellis",
-        "trellis, hunyuan3d or card (offline stand-in: a textured card)")
-    model: str = option("microsoft/TRELLIS-image-large", "image-to-3D model")
-    device: str = option("auto", "auto (CUDA when available), cpu or cuda[:i]")
+    backend: Literal["trellis", "hunyuan3d", "card"] = field(default="trellis", metadata={
+        "help": "trellis, hunyuan3d or card (offline stand-in: a textured card)"})
+    model: str = field(default="microsoft/TRELLIS-image-large", metadata={"help": "image-to-3D model"})
 
 
 @dataclass
 class RenderConfig(TypedConfig):
     """Stage 5: the rig's 2x2 grid."""
 
-    resolution: int = option(512, "pixels per view; the grid is 2R x 2R")
-    backend: Literal["auto", "torch", "gl", "nvdiffrast"] = option("auto",
-        "rasterizer (see photo3d.render)")
+    resolution: int = field(default=512, metadata={"help": "pixels per view; the grid is 2R x 2R"})
+    backend: Literal["auto", "torch", "gl", "nvdiffrast"] = field(default="auto", metadata={
+        "help": "rasterizer (see photo3d.render)"})
 
 
 @dataclass
-class EditConfig(TypedConfig):
+class EditConfig(StageEndpoint, LocalModel):
     """Stage 6: photoreal edit of the whole grid."""
 
-    backend: Literal["openai", "kontext", "import", "none"] = option("openai",
-        "openai (images.edit), kontext (diffusers), import (edits made elsewhere) or none")
-    model: str = option("gpt-image-1", "editing model")
-    prompt: str = option(EDIT_PROMPT, "edit instruction")
-    max_attempts: int = option(3, "edits per sample including re-edits after failed verification")
-    size: str | None = option(None, "e.g. 1024x1024 (None = let the endpoint decide)")
-    quality: str | None = option(None, "endpoint quality setting")
-    import_dir: str | None = option(None, "backend import: folder of grid_{id}.png / {key}.png files")
-    steps: int = option(28, "diffusion steps (kontext)")
-    guidance: float = option(2.5, "guidance scale (kontext)")
-    device: str = option("auto", "auto (CUDA when available), cpu or cuda[:i]")
-    base_url: str | None = option(None, "this stage's endpoint (default: api.base_url)")
-    api_key_env: str | None = option(None, "this stage's key variable (default: api.api_key_env)")
+    backend: Literal["openai", "kontext", "import", "none"] = field(default="openai", metadata={
+        "help": "openai (images.edit), kontext (diffusers), import (edits made elsewhere) or none"})
+    model: str = field(default="gpt-image-1", metadata={"help": "editing model"})
+    prompt: str = field(default=EDIT_PROMPT, metadata={"help": "edit instruction"})
+    max_attempts: int = field(default=3, metadata={
+        "help": "edits per sample including re-edits after failed verification"})
+    size: str | None = field(default=None, metadata={
+        "help": "e.g. 1024x1024 (None = let the endpoint decide)"})
+    quality: str | None = field(default=None, metadata={"help": "endpoint quality setting"})
+    import_dir: str | None = field(default=None, metadata={
+        "help": "backend import: folder of grid_{id}.png / {key}.png files"})
+    steps: int = field(default=28, metadata={"help": "diffusion steps (kontext)"})
+    guidance: float = field(default=2.5, metadata={"help": "guidance scale (kontext)"})
 
 
 @dataclass
 class VerifyConfig(TypedConfig):
     """Structure verification of each edited view against its render."""
 
-    enabled: bool = option(True, "check every edit's structure")
-    min_iou: float = option(0.85, "smallest silhouette IoU of the foreground masks")
-    min_edge_f: float = option(0.7, "smallest F-score of thin edge maps matched within edge_tolerance px")
-    edge_tolerance: int = option(2, "edge matching radius at 512 px per view (scaled with the view size)")
-    min_feature_sim: float = option(0.5, "smallest patch-feature similarity (only with encoder)")
-    encoder: str | None = option(None, "patch-token encoder, e.g. dinov3-vitl16 or tiny-dino")
-    white_tolerance: float = option(SILHOUETTE_WHITE_TOLERANCE,
-        "silhouettes: a pixel is object when some channel is more than this below white")
+    enabled: bool = field(default=True, metadata={"help": "check every edit's structure"})
+    min_iou: float = field(default=0.85, metadata={"help": "smallest silhouette IoU of the foreground masks"})
+    min_edge_f: float = field(default=0.7, metadata={
+        "help": "smallest F-score of thin edge maps matched within edge_tolerance px"})
+    edge_tolerance: int = field(default=2, metadata={
+        "help": "edge matching radius at 512 px per view (scaled with the view size)"})
+    min_feature_sim: float = field(default=0.5, metadata={
+        "help": "smallest patch-feature similarity (only with encoder)"})
+    encoder: str | None = field(default=None, metadata={
+        "help": "patch-token encoder, e.g. dinov3-vitl16 or tiny-dino"})
+    white_tolerance: float = field(default=SILHOUETTE_WHITE_TOLERANCE, metadata={
+        "help": "silhouettes: a pixel is object when some channel is more than this below white"})
 
 
 @dataclass
 class ToneConfig(TypedConfig):
     """Optional colour calibration of the edit back to the render."""
 
-    mode: ToneMode = option("none", "none, mean, meanstd or histogram (see photo3d.imaging.match_tone)")
-    strength: float = option(1.0, "0 = keep the edit, 1 = full match")
+    mode: ToneMode = field(default="none", metadata={
+        "help": "none, mean, meanstd or histogram (see photo3d.imaging.match_tone)"})
+    strength: float = field(default=1.0, metadata={"help": "0 = keep the edit, 1 = full match"})
 
 
 @dataclass
 class ExecutorConfig(TypedConfig):
     """How stages are scheduled (never what they compute)."""
 
-    kind: Literal["local", "ray"] = option("local", "local (threads) or ray")
-    concurrency: dict[str, int] = option(help="samples in flight per stage name (defaults per stage kind)",
-                                         factory=dict)
-    ray_address: str | None = option(None, "Ray cluster address (None = start/attach a local cluster)")
-    retry_failed: bool = option(False, "also retry samples that failed permanently (content policy, rejected)")
-    progress: bool = option(True, "show a progress bar")
+    kind: Literal["local", "ray"] = field(default="local", metadata={"help": "local (threads) or ray"})
+    concurrency: dict[str, int] = field(default_factory=dict, metadata={
+        "help": "samples in flight per stage name (defaults per stage kind)"})
+    ray_address: str | None = field(default=None, metadata={
+        "help": "Ray cluster address (None = start/attach a local cluster)"})
+    retry_failed: bool = field(default=False, metadata={
+        "help": "also retry samples that failed permanently (content policy, rejected)"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
 
 @dataclass
 class BuildConfig(TypedConfig):
     """A whole Photo3D-MV build."""
 
-    out: str = option("photo3d-mv", "output folder")
-    seed: int = option(0, "build seed (every stage's seed derives from it and the sample key)")
-    source: SourceConfig = option(help="where samples come from", factory=SourceConfig)
-    api: ApiConfig = option(help="OpenAI-compatible endpoint settings", factory=ApiConfig)
-    rewrite: RewriteConfig = option(help="stage 2: prompt rewriting", factory=RewriteConfig)
-    text_to_image: TextToImageConfig = option(help="stage 3: text-to-image", factory=TextToImageConfig)
-    matting: MattingConfig = option(help="stage 3b: background removal", factory=MattingConfig)
-    image_to_3d: ImageTo3DConfig = option(help="stage 4: image-to-3D", factory=ImageTo3DConfig)
-    render: RenderConfig = option(help="stage 5: the rig's grid", factory=RenderConfig)
-    edit: EditConfig = option(help="stage 6: the photoreal edit", factory=EditConfig)
-    verify: VerifyConfig = option(help="structure verification", factory=VerifyConfig)
-    tone: ToneConfig = option(help="optional tone matching", factory=ToneConfig)
-    executor: ExecutorConfig = option(help="scheduling", factory=ExecutorConfig)
+    out: str = field(default="photo3d-mv", metadata={"help": "output folder"})
+    seed: int = field(default=0, metadata={
+        "help": "build seed (every stage's seed derives from it and the sample key)"})
+    source: SourceConfig = field(default_factory=SourceConfig, metadata={"help": "where samples come from"})
+    api: ApiConfig = field(default_factory=ApiConfig, metadata={
+        "help": "OpenAI-compatible endpoint settings"})
+    rewrite: RewriteConfig = field(default_factory=RewriteConfig, metadata={
+        "help": "stage 2: prompt rewriting"})
+    text_to_image: TextToImageConfig = field(default_factory=TextToImageConfig, metadata={
+        "help": "stage 3: text-to-image"})
+    matting: MattingConfig = field(default_factory=MattingConfig, metadata={
+        "help": "stage 3b: background removal"})
+    image_to_3d: ImageTo3DConfig = field(default_factory=ImageTo3DConfig, metadata={
+        "help": "stage 4: image-to-3D"})
+    render: RenderConfig = field(default_factory=RenderConfig, metadata={"help": "stage 5: the rig's grid"})
+    edit: EditConfig = field(default_factory=EditConfig, metadata={"help": "stage 6: the photoreal edit"})
+    verify: VerifyConfig = field(default_factory=VerifyConfig, metadata={"help": "structure verification"})
+    tone: ToneConfig = field(default_factory=ToneConfig, metadata={"help": "optional tone matching"})
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={"help": "scheduling"})
 
 
 def config_from_dict(data: dict[str, Any], cls: type = BuildConfig, where: str = "config") -> Any:

@@ -6,10 +6,10 @@ Every field is one ``--kebab-case`` option of ``photo3d enhance`` and one key of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 from photo3d.encoders.selection import EncoderPref
 from photo3d.errors import InputError
 from photo3d.imaging.tone import ToneMode
@@ -21,39 +21,43 @@ LossName = Literal["real", "adapt", "match", "l1", "l2"]
 class EnhanceConfig(TypedConfig):
     """How one asset's base-colour texture is optimised against edited reference views."""
 
-    steps: int = option(150, "optimisation steps")
-    resolution: int = option(512,
-        "render / reference resolution in pixels (512 = the rig; 256 is ~4x faster on CPU)")
-    texture_size: int = option(0, "optimised texture size in texels (0 = the asset's own, capped at 2048)")
-    pyramid_levels: int = option(5,
-        "levels of the Laplacian texture pyramid (1 = plain per-texel parameters)")
-    band_limit: bool = option(True,
-        "start the pyramid at the texel spacing the views resolve (no updates finer than the views can see; "
-        "avoids speckle)")
-    ssaa: int = option(1, "supersampling of the optimisation renders (2 = anti-aliased, 4x shading cost)")
-    lr: float = option(0.01, "Adam learning rate (texture values in [0, 1])")
-    loss: LossName = option("real",
-        "objective: L_real (paper), one of its terms, or a pixel loss (ablations)")
-    lambda_adapt: float = option(1.0, "weight of L_adapt in L_real")
-    lambda_match: float = option(1.0, "weight of L_match in L_real")
-    n_crops: int = option(6, "random crops per view for L_adapt (paper code 6)")
-    match_size: int = option(0,
-        "side views are resized to for L_match (0 = 2x the resolution: 1024 at 512 px, as the paper)")
-    anchor_weight: float = option(0.05,
-        "weight of the L1 anchor pulling the texture toward the original (0 = off)")
-    tone_match: ToneMode = option("mean",
-        "calibrate reference colours to the renders on the foreground before optimising")
-    views_per_step: int = option(0,
-        "reference views used per step (0 = all, as the paper's 4-view batches); fewer is faster on CPU and "
-        "every view is still used equally often")
-    visibility_dilation: int = option(2, "extra texels of dilation around the texels the references see")
-    encoders: EncoderPref = option("auto",
-        "auto/paper: CLIP ViT-B/32 + DINOv3 when local weights exist, else the offline Inception stand-in; "
-        "offline: always the stand-in; tiny: random test doubles")
-    device: str = option("auto", "auto (CUDA when available), cpu or cuda[:i]")
-    seed: int = option(0, "random seed (crops, view order)")
-    turntable: bool = option(True, "render held-out before/after views, turntable PNGs and a GIF")
-    progress: bool = option(True, "show a progress bar")
+    steps: int = field(default=150, metadata={"help": "optimisation steps"})
+    resolution: int = field(default=512, metadata={
+        "help": "render / reference resolution in pixels (512 = the rig; 256 is ~4x faster on CPU)"})
+    texture_size: int = field(default=0, metadata={
+        "help": "optimised texture size in texels (0 = the asset's own, capped at 2048)"})
+    pyramid_levels: int = field(default=5, metadata={
+        "help": "levels of the Laplacian texture pyramid (1 = plain per-texel parameters)"})
+    band_limit: bool = field(default=True, metadata={
+        "help": "start the pyramid at the texel spacing the views resolve (no updates finer than the "
+                "views can see; avoids speckle)"})
+    ssaa: int = field(default=1, metadata={
+        "help": "supersampling of the optimisation renders (2 = anti-aliased, 4x shading cost)"})
+    lr: float = field(default=0.01, metadata={"help": "Adam learning rate (texture values in [0, 1])"})
+    loss: LossName = field(default="real", metadata={
+        "help": "objective: L_real (paper), one of its terms, or a pixel loss (ablations)"})
+    lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
+    lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match in L_real"})
+    n_crops: int = field(default=6, metadata={"help": "random crops per view for L_adapt (paper code 6)"})
+    match_size: int = field(default=0, metadata={
+        "help": "side views are resized to for L_match (0 = 2x the resolution: 1024 at 512 px, as the paper)"})
+    anchor_weight: float = field(default=0.05, metadata={
+        "help": "weight of the L1 anchor pulling the texture toward the original (0 = off)"})
+    tone_match: ToneMode = field(default="mean", metadata={
+        "help": "calibrate reference colours to the renders on the foreground before optimising"})
+    views_per_step: int = field(default=0, metadata={
+        "help": "reference views used per step (0 = all, as the paper's 4-view batches); fewer is faster "
+                "on CPU and every view is still used equally often"})
+    visibility_dilation: int = field(default=2, metadata={
+        "help": "extra texels of dilation around the texels the references see"})
+    encoders: EncoderPref = field(default="auto", metadata={
+        "help": "auto/paper: CLIP ViT-B/32 + DINOv3 when local weights exist, else the offline "
+                "Inception stand-in; offline: always the stand-in; tiny: random test doubles"})
+    device: str = field(default="auto", metadata={"help": "auto (CUDA when available), cpu or cuda[:i]"})
+    seed: int = field(default=0, metadata={"help": "random seed (crops, view order)"})
+    turntable: bool = field(default=True, metadata={
+        "help": "render held-out before/after views, turntable PNGs and a GIF"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -6,9 +6,9 @@ GPU.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 from photo3d.encoders.selection import EncoderPref
 
 
@@ -16,14 +16,14 @@ from photo3d.encoders.selection import EncoderPref
 class DemoConfig(TypedConfig):
     """The offline detail-recovery demo on the bundled YCB sugar box."""
 
-    resolution: int = option(256, "render resolution (the rig uses 512)")
-    steps: int = option(60, "optimisation steps")
-    lr: float = option(0.003, "Adam learning rate")
-    n_crops: int = option(4, "L_adapt crops per view")
-    views_per_step: int = option(2, "reference views per step (0 = all 4)")
-    encoders: EncoderPref = option("offline",
-        "offline (Inception stand-in, no weights needed), paper (CLIP + DINOv3 from local files) or tiny "
-        "(random test doubles)")
-    device: str = option("auto", "auto, cpu or cuda")
-    seed: int = option(0, "seed of the editor drift and the optimisation")
+    resolution: int = field(default=256, metadata={"help": "render resolution (the rig uses 512)"})
+    steps: int = field(default=60, metadata={"help": "optimisation steps"})
+    lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
+    n_crops: int = field(default=4, metadata={"help": "L_adapt crops per view"})
+    views_per_step: int = field(default=2, metadata={"help": "reference views per step (0 = all 4)"})
+    encoders: EncoderPref = field(default="offline", metadata={
+        "help": "offline (Inception stand-in, no weights needed), paper (CLIP + DINOv3 from local files) "
+                "or tiny (random test doubles)"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu or cuda"})
+    seed: int = field(default=0, metadata={"help": "seed of the editor drift and the optimisation"})
 

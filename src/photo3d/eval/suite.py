@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 
 # Every metric photo3d.eval knows, in report order (photo3d.eval.metrics derives its registry from it).
 DEFAULT_METRICS = (
@@ -40,30 +40,55 @@ DEFAULT_METRICS = (
 class Suite(TypedConfig):
     """What an evaluation measures. Every field is a ``photo3d eval`` option."""
 
-    name: str = option("default", "suite name (stored with the results)")
-    items: tuple[str, ...] = option((), "item ids to evaluate (default: all found)", metavar="ID")
-    references: str | None = option(None,
-        "folder of ground-truth grids grid_{id}.png (rig layout) for PSNR/SSIM/LPIPS/structure and FID/KID")
-    reference_images: str | None = option(None,
-        "folder of input images {id}.png for CLIP image fidelity and FID/KID")
-    prompts: str | None = option(None,
-        "prompts file: JSON {id: prompt}, 'id<TAB>prompt' lines, or one prompt per line (line i = id i)")
-    cameras: Literal["rig", "rig+heldout"] = option("rig+heldout",
-        "views rendered from assets: the 4-view rig, or the rig plus 8 held-out views (yaw 45+90k, pitch "
-        "+-20)")
-    resolution: int = option(512, "render resolution per view (assets only)")
-    background: tuple[float, float, float] = option((1.0, 1.0, 1.0), "background RGB in [0,1] for renders")
-    metrics: tuple[str, ...] = option(DEFAULT_METRICS, "metrics to compute")
-    seed: int = option(0, "seed for bootstrap, KID subsets and judge order")
-    n_bootstrap: int = option(1000, "bootstrap resamples for confidence intervals")
-    confidence: float = option(0.95, "confidence level of the intervals")
-    kid_subsets: int = option(100, "KID random subsets")
-    clip_model: str | None = option(None,
-        "local CLIP folder or cached hub id (default: $PHOTO3D_CLIP or openai/clip-vit-base-patch32)")
-    judge_url: str | None = option(None, "OpenAI-compatible base URL of the VLM judge")
-    judge_model: str = option("gemini-2.5-flash", "judge model name")
-    judge_api_key_env: str = option("OPENAI_API_KEY",
-        "environment variable holding the judge API key (the key itself is never stored)")
+    name: str = field(default="default", metadata={"help": "suite name (stored with the results)"})
+    items: tuple[str, ...] = field(
+        default=(), metadata={"help": "item ids to evaluate (default: all found)", "metavar": "ID"}
+    )
+    references: str | None = field(
+        default=None,
+        metadata={
+            "help": "folder of ground-truth grids grid_{id}.png (rig layout) for PSNR/SSIM/LPIPS/structure and FID/KID"
+        },
+    )
+    reference_images: str | None = field(
+        default=None, metadata={"help": "folder of input images {id}.png for CLIP image fidelity and FID/KID"}
+    )
+    prompts: str | None = field(
+        default=None,
+        metadata={
+            "help": "prompts file: JSON {id: prompt}, 'id<TAB>prompt' lines, or one prompt per line (line i = id i)"
+        },
+    )
+    cameras: Literal["rig", "rig+heldout"] = field(
+        default="rig+heldout",
+        metadata={
+            "help": "views rendered from assets: the 4-view rig, or the rig plus 8 held-out views (yaw 45+90k, "
+            "pitch +-20)"
+        },
+    )
+    resolution: int = field(default=512, metadata={"help": "render resolution per view (assets only)"})
+    background: tuple[float, float, float] = field(
+        default=(1.0, 1.0, 1.0), metadata={"help": "background RGB in [0,1] for renders"}
+    )
+    metrics: tuple[str, ...] = field(default=DEFAULT_METRICS, metadata={"help": "metrics to compute"})
+    seed: int = field(default=0, metadata={"help": "seed for bootstrap, KID subsets and judge order"})
+    n_bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for confidence intervals"})
+    confidence: float = field(default=0.95, metadata={"help": "confidence level of the intervals"})
+    kid_subsets: int = field(default=100, metadata={"help": "KID random subsets"})
+    clip_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "local CLIP folder or cached hub id (default: $PHOTO3D_CLIP or openai/clip-vit-base-patch32)"
+        },
+    )
+    judge_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible base URL of the VLM judge"}
+    )
+    judge_model: str = field(default="gemini-2.5-flash", metadata={"help": "judge model name"})
+    judge_api_key_env: str = field(
+        default="OPENAI_API_KEY",
+        metadata={"help": "environment variable holding the judge API key (the key itself is never stored)"},
+    )
 
     def to_json(self) -> dict:
         """JSON-serialisable form (tuples as lists)."""

@@ -19,31 +19,27 @@ To reproduce the TRELLIS code's L_match, compose the 2x2 grid, pass it as one vi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 
 
 @dataclass
 class RealLossConfig(TypedConfig):
     """L_real = lambda_adapt * L_adapt + lambda_match * L_match (Photo3D §3.3)."""
 
-    lambda_adapt: float = option(1.0, "weight of L_adapt (paper 1)")
-    lambda_match: float = option(1.0, "weight of L_match (paper 1)")
-    n_crops: int = option(6, "random crops per view for L_adapt (TRELLIS code 6, TexGaussian 8)")
-    crop_scale_min: float = option(0.4,
-        "smallest crop side as a fraction of the view (TexGaussian script 0.3)")
-    crop_scale_max: float = option(1.0,
-        "largest crop side as a fraction of the view (TexGaussian script 0.8)")
-    min_crop: int = option(32, "smallest crop side in pixels")
-    adapt_size: int = option(0, "crop resize for the adapt encoder; 0 = its native size (224 for CLIP)")
-    match_size: int = option(1024,
-        "side each view is resized to for L_match (paper 1024; TexGaussian code 672)")
-    match_rule: str = option("nn", "token matching: 'nn' (paper) or 'greedy' (released code, one-to-one)")
-    mask_background: bool = option(True, "drop near-white background tokens from L_match")
-    white_tolerance: float = option(5 / 255,
-        "L_match background mask: a pixel is object when some channel is more than this below white "
-        "(released code: 5/255)")
+    lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt (paper 1)"})
+    lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match (paper 1)"})
+    n_crops: int = field(default=6, metadata={"help": "random crops per view for L_adapt (TRELLIS code 6, TexGaussian 8)"})
+    crop_scale_min: float = field(default=0.4, metadata={"help": "smallest crop side as a fraction of the view (TexGaussian script 0.3)"})
+    crop_scale_max: float = field(default=1.0, metadata={"help": "largest crop side as a fraction of the view (TexGaussian script 0.8)"})
+    min_crop: int = field(default=32, metadata={"help": "smallest crop side in pixels"})
+    adapt_size: int = field(default=0, metadata={"help": "crop resize for the adapt encoder; 0 = its native size (224 for CLIP)"})
+    match_size: int = field(default=1024, metadata={"help": "side each view is resized to for L_match (paper 1024; TexGaussian code 672)"})
+    match_rule: Literal["nn", "greedy"] = field(default="nn", metadata={"help": "token matching: 'nn' (paper) or 'greedy' (released code, one-to-one)"})
+    mask_background: bool = field(default=True, metadata={"help": "drop near-white background tokens from L_match"})
+    white_tolerance: float = field(default=5 / 255, metadata={"help": "L_match background mask: a pixel is object when some channel is more than this below white (released code: 5/255)"})  # fmt: skip
 
     def __post_init__(self) -> None:
         super().__post_init__()

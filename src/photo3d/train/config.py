@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from photo3d.config import TypedConfig, option
+from photo3d.config import TypedConfig
 from photo3d.encoders.selection import EncoderPref
 
 
@@ -13,30 +13,27 @@ from photo3d.encoders.selection import EncoderPref
 class TrainConfig(TypedConfig):
     """One training run: data, schedule, optimiser, precision, bookkeeping."""
 
-    data: str = option("", "Photo3D-MV folder (grid_{id}.png + {id}/mesh.obj + prompts)")
-    out: str = option("outputs/train",
-        "run folder (config.json, log.jsonl, checkpoints/, previews/, samples/)")
-    steps: int = option(100, "optimizer steps (paper: 100K for TRELLIS)")
-    lr: float = option(1e-4, "AdamW learning rate of the generator (paper 1e-4)")
-    decoder_lr: float = option(0.0, "learning rate of the decoder with --train-decoder (0 = --lr)")
-    weight_decay: float = option(0.0, "AdamW weight decay (TRELLIS config 0)")
-    warmup_steps: int = option(0, "linear learning-rate warm-up steps")
-    batch_size: int = option(1, "samples per step per process (paper 1)")
-    accum: int = option(1, "gradient accumulation micro-batches per optimizer step")
-    resolution: int = option(128, "per-view render/target resolution (paper 512)")
-    ema_decay: float = option(0.9999, "EMA decay of the trainable weights (TRELLIS 0.9999)")
-    grad_clip: float = option(1.0, "max global gradient norm (0 disables; TRELLIS 1.0)")
-    precision: Literal["auto", "fp32", "bf16"] = option("auto", "auto = bf16 autocast on CUDA, fp32 on CPU")
-    encoders: EncoderPref = option("paper",
-        "L_real encoders: paper (CLIP+DINOv3, falls back to offline), offline (Inception stand-in), tiny "
-        "(random test encoders)")
-    seed: int = option(0, "seed of the data order, noise, timesteps and crops")
-    resume: str = option("", "checkpoint to resume from, or 'auto' for OUT/checkpoints/latest.safetensors")
-    ckpt_every: int = option(50, "checkpoint every N steps (and at the end)")
-    preview_every: int = option(25, "write a preview grid every N steps (0 disables)")
-    log_every: int = option(1, "log every N steps")
-    sample_steps: int = option(12, "Euler steps of the final samples (TRELLIS SLAT sampler 12)")
-    sample_cfg: float = option(3.0, "classifier-free guidance scale of the final samples (TRELLIS 3.0)")
-    final_samples: bool = option(True, "render samples/grid_{id}.png for every sample at the end")
-    device: str = option("auto", "auto, cpu, cuda or cuda:N (torchrun sets the local rank)")
+    data: str = field(default="", metadata={"help": "Photo3D-MV folder (grid_{id}.png + {id}/mesh.obj + prompts)"})
+    out: str = field(default="outputs/train", metadata={"help": "run folder (config.json, log.jsonl, checkpoints/, previews/, samples/)"})
+    steps: int = field(default=100, metadata={"help": "optimizer steps (paper: 100K for TRELLIS)"})
+    lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate of the generator (paper 1e-4)"})
+    decoder_lr: float = field(default=0.0, metadata={"help": "learning rate of the decoder with --train-decoder (0 = --lr)"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (TRELLIS config 0)"})
+    warmup_steps: int = field(default=0, metadata={"help": "linear learning-rate warm-up steps"})
+    batch_size: int = field(default=1, metadata={"help": "samples per step per process (paper 1)"})
+    accum: int = field(default=1, metadata={"help": "gradient accumulation micro-batches per optimizer step"})
+    resolution: int = field(default=128, metadata={"help": "per-view render/target resolution (paper 512)"})
+    ema_decay: float = field(default=0.9999, metadata={"help": "EMA decay of the trainable weights (TRELLIS 0.9999)"})
+    grad_clip: float = field(default=1.0, metadata={"help": "max global gradient norm (0 disables; TRELLIS 1.0)"})
+    precision: Literal["auto", "fp32", "bf16"] = field(default="auto", metadata={"help": "auto = bf16 autocast on CUDA, fp32 on CPU"})
+    encoders: EncoderPref = field(default="paper", metadata={"help": "L_real encoders: paper (CLIP+DINOv3, falls back to offline), offline (Inception stand-in), tiny (random test encoders)"})
+    seed: int = field(default=0, metadata={"help": "seed of the data order, noise, timesteps and crops"})
+    resume: str = field(default="", metadata={"help": "checkpoint to resume from, or 'auto' for OUT/checkpoints/latest.safetensors"})
+    ckpt_every: int = field(default=50, metadata={"help": "checkpoint every N steps (and at the end)"})
+    preview_every: int = field(default=25, metadata={"help": "write a preview grid every N steps (0 disables)"})
+    log_every: int = field(default=1, metadata={"help": "log every N steps"})
+    sample_steps: int = field(default=12, metadata={"help": "Euler steps of the final samples (TRELLIS SLAT sampler 12)"})
+    sample_cfg: float = field(default=3.0, metadata={"help": "classifier-free guidance scale of the final samples (TRELLIS 3.0)"})
+    final_samples: bool = field(default=True, metadata={"help": "render samples/grid_{id}.png for every sample at the end"})
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N (torchrun sets the local rank)"})
 
