@@ -9,7 +9,8 @@ paradigms, evaluation suites, the dataset builder, ``photo3d render``):
   the command line; ``tests/test_config.py`` checks that every field has one);
 * the class derives from :class:`TypedConfig`, whose ``__post_init__`` checks every value against
   the field's annotation before anything else happens. A wrong type is one
-  :class:`~photo3d.errors.InputError` line naming the key, the value and what was expected::
+  :class:`~photo3d.errors.ConfigError` line (an ``InputError`` and a ``ValueError``) naming the
+  key, the value and what was expected::
 
       EnhanceConfig.tone_match = 'bogus': expected one of 'none', 'mean', 'meanstd', 'histogram'
 
@@ -28,7 +29,7 @@ import types
 import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from photo3d.errors import InputError
+from photo3d.errors import ConfigError
 
 _T = TypeVar("_T")
 
@@ -51,7 +52,7 @@ def check_config(obj: Any, where: str | None = None) -> None:
     tuple), so equal configs compare equal however they were built.
 
     Raises:
-        InputError: ``<where>.<field> = <value>: expected <type>``.
+        ConfigError: ``<where>.<field> = <value>: expected <type>``.
     """
     hints = get_type_hints(type(obj))
     prefix = where or type(obj).__name__
@@ -63,10 +64,10 @@ def check_config(obj: Any, where: str | None = None) -> None:
 
 
 def check_value(value: Any, tp: Any, name: str) -> Any:
-    """``value`` if it fits the annotation ``tp`` (sequences normalised), else :class:`InputError`."""
+    """``value`` if it fits the annotation ``tp`` (sequences normalised), else :class:`~photo3d.errors.ConfigError`."""
     ok, checked = _fits(value, tp)
     if not ok:
-        raise InputError(f"{name} = {value!r}: expected {describe_type(tp)}")
+        raise ConfigError(f"{name} = {value!r}: expected {describe_type(tp)}")
     return checked
 
 
@@ -153,10 +154,10 @@ def config_from_dict(data: Any, cls: type[_T], where: str = "config",
         renamed: table name -> {former key: key} still accepted.
 
     Raises:
-        InputError: not a table, an unknown key, or a value of the wrong type (one line).
+        ConfigError: not a table, an unknown key, or a value of the wrong type (one line).
     """
     if not isinstance(data, dict):
-        raise InputError(f"{where}: expected a table/object, got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a table/object, got {type(data).__name__}")
     hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     aliases = (renamed or {}).get(where.rsplit(".", 1)[-1], {})
@@ -164,7 +165,7 @@ def config_from_dict(data: Any, cls: type[_T], where: str = "config",
     for key, value in data.items():
         key = aliases.get(key, key)
         if key not in fields:
-            raise InputError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(fields))}")
+            raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(fields))}")
         path = key if where == "config" else f"{where}.{key}"
         sub = hints[key]
         if dataclasses.is_dataclass(sub) and isinstance(sub, type):

@@ -37,6 +37,10 @@ class InputError(Photo3DError):
     """A tensor or value handed to a public function is malformed (shape, range, NaN)."""
 
 
+class ConfigError(InputError, ValueError):
+    """An option has a value of the wrong type, or a config file an unknown key."""
+
+
 class MissingDependencyError(Photo3DError, ImportError):
     """An optional package is needed for the requested feature."""
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from photo3d.config import TypedConfig
 from photo3d.config import config_from_dict as typed_config_from_dict
-from photo3d.errors import InputError
+from photo3d.errors import ConfigError, InputError
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
 from photo3d.imaging.tone import ToneMode
 
@@ -287,8 +287,8 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> BuildConfig:
         raise InputError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} ({exc})") from exc
     try:
         cfg = config_from_dict(data)
-    except InputError as exc:
-        raise InputError(f"{path}: {exc}") from exc
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
     base = path.resolve().parent
     cfg.out = str(_resolve(base, cfg.out))
     for obj, name in ((cfg.source, "path"), (cfg.source, "asset_prompts"), (cfg.edit, "import_dir")):
