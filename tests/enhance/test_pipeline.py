@@ -109,3 +109,14 @@ def test_missing_asset_and_reference(tmp_path, cube_path, cube_grid):
     bad.write_bytes(b"not a glb")
     with pytest.raises(AssetError):
         enhance(bad, cube_grid, tmp_path / "o", _cfg(), log=None)
+
+
+def test_record_does_not_import_the_pipeline():
+    """The pipeline imports the record writer, never the other way round (no module cycle)."""
+    import ast
+    import inspect
+
+    import photo3d.enhance.record as record
+
+    imported = {n.module for n in ast.walk(ast.parse(inspect.getsource(record))) if isinstance(n, ast.ImportFrom)}
+    assert "photo3d.enhance.pipeline" not in imported
