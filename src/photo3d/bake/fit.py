@@ -8,7 +8,8 @@ whatever makes our differentiable mesh render look like their render. The fit:
 2. starts from the back-projection of those targets (:func:`~photo3d.bake.project.bake_views_result`,
    ``init="bake"``; close already, so the fit only corrects what blending blurred) or from grey;
 3. optimises a Laplacian-pyramid texture (:class:`photo3d.enhance.texture.LaplacianTexture`:
-   coarse levels fix colour in a few steps, fine ones add detail) with Adam on the MSE over the
+   coarse levels fix colour in a few steps, fine ones add detail; the finest level is the texel
+   spacing the views resolve, as in ``photo3d enhance``) with Adam on the MSE over the
    mesh's pixels weighted like the bake weights views (:func:`pixel_weights`: ``|n . v|^exponent``,
    silhouettes and depth edges left out; without it the fit overfits the grazing pixels where
    a Gaussian render smears, and held-out views get worse than the bake alone),
@@ -72,6 +73,7 @@ def fit_texture_result(
     views_per_step: int = 0,
     init: Literal["bake", "constant"] | torch.Tensor = "bake",
     levels: int = 6,
+    band_limit: bool = True,
     exponent: float = 4.0,
     seed: int = 0,
     backend: str = "auto",
@@ -87,6 +89,10 @@ def fit_texture_result(
         init: ``"bake"`` (back-project the targets first), ``"constant"`` (grey) or a
             ``[3, T, T]`` starting texture.
         levels: Laplacian pyramid levels (1 = free texels).
+        band_limit: start the pyramid at the texel spacing the views sample
+            (:func:`photo3d.enhance.texture.finest_level`): texels between the views' samples only
+            get smooth updates instead of drifting (a 1024² texture seen at 256 px otherwise
+            overfits the fitted views and held-out views get worse than the bake).
         exponent: view-angle exponent of the initial bake and of the pixel weights.
         seed: random views and view order.
         backend: visibility backend.
@@ -98,9 +104,9 @@ def fit_texture_result(
         ``stats["fit_psnr_db"]`` is the PSNR of the final mesh render over its pixels).
     """
     from photo3d.enhance.optimise import optimise
-    from photo3d.enhance.texture import LaplacianTexture
+    from photo3d.enhance.texture import LaplacianTexture, finest_level
     from photo3d.enhance.views import FixedViews
-    from photo3d.enhance.visibility import texel_visibility
+    from photo3d.enhance.visibility import sample_spacing, texel_visibility
     from photo3d.render import MeshTensors
 
     t0 = time.perf_counter()
@@ -129,7 +135,13 @@ def fit_texture_result(
     views = FixedViews(mesh_t, cams, backend=backend, shading="unlit")
     weight = pixel_weights(mesh_t, views.fragments, cams, exponent)
     packed = torch.cat([targets, weight], 1)  # the loop hands the objective targets[idx]: carry the weights along
-    param = LaplacianTexture(start, levels, straight_through=True).to(dev)
+    finest = 0
+    if band_limit:
+        with torch.no_grad():
+            out = views.render([start])
+        fg = views.face_material(out) == 0
+        finest = finest_level(sample_spacing(out.uv[:, 0], out.uv[:, 1], fg, (texture_size, texture_size)))
+    param = LaplacianTexture(start, levels, finest, straight_through=True).to(dev)
     loop = optimise(views, {0: param}, packed, masked_mse, steps, lr=lr, views_per_step=views_per_step, seed=seed,
                     progress=progress, desc="fit texture")
     with torch.no_grad():
@@ -143,7 +155,7 @@ def fit_texture_result(
     covered = torch.as_tensor(surface.covered, device=dev)
     stats = {"texture_size": texture_size, "views": len(cams), "fixed_views": len(cameras),
              "random_views": random_views, "steps": loop.steps, "lr": lr, "init": init if isinstance(init, str) else "tensor",
-             "levels": param.levels, "covered_texels": round(float(covered.float().mean()), 4),
+             "levels": param.levels, "finest_level": param.finest, "covered_texels": round(float(covered.float().mean()), 4),
              "seen_of_covered": round(float(seen[covered].float().mean()), 4),
              "fit_psnr_db": round(float(10 * torch.log10(1 / mse.clamp_min(1e-12))), 2),
              "first_loss": loop.history[0]["loss"] if loop.history else None,
