@@ -44,7 +44,7 @@ def bake_files(mesh_path: str | Path, views: str | Path, out_path: str | Path, c
     """
     from photo3d.assets import export_glb, load_asset, single_atlas
     from photo3d.bake.project import bake_views_result
-    from photo3d.enhance.outputs import texture_to_uint8
+    from photo3d.io import to_uint8
     from photo3d.texture.outputs import textured_asset
 
     config = config or BakeConfig()
@@ -63,7 +63,7 @@ def bake_files(mesh_path: str | Path, views: str | Path, out_path: str | Path, c
     res = bake_views_result(asset, images, cams, config.texture_size, weights, config.exponent,
                             min_cos=config.min_cos, edge_margin=None if config.edge_margin < 0 else config.edge_margin,
                             backend=config.backend, progress=True)
-    tex = texture_to_uint8(res.texture)
+    tex = to_uint8(res.texture)
     glb = export_glb(textured_asset(asset, tex), out_path, {0: tex})
     for note in notes:
         say(f"note: {note}")

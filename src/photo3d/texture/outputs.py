@@ -46,24 +46,24 @@ def write_outputs(out_dir: Path, source_asset, bake_asset, result, albedo: torch
                   device, log: Callable[[str], None] = print):
     """Write every output of a finished run (see module docs) and return the ``TextureResult``."""
     from photo3d.assets import export_glb
-    from photo3d.enhance.outputs import gif_cameras, save_gif, save_texture, texture_to_uint8, tile, turntable_cameras
+    from photo3d.enhance.outputs import gif_cameras, save_gif, tile, turntable_cameras
     from photo3d.enhance.record import versions
     from photo3d.gaussians import save_ply
     from photo3d.grid import compose_grid
-    from photo3d.io import atomic_write_json, save_image
+    from photo3d.io import atomic_write_json, save_image, to_uint8
     from photo3d.texture.pipeline import TextureResult
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "record.json").unlink(missing_ok=True)
     files: dict[str, Path] = {}
-    albedo_u8 = texture_to_uint8(albedo)
-    mr_u8 = None if mr is None else texture_to_uint8(mr)
+    albedo_u8 = to_uint8(albedo)
+    mr_u8 = None if mr is None else to_uint8(mr)
     textured = textured_asset(bake_asset, albedo_u8)
     files["glb"] = export_glb(textured, out_dir / "textured.glb", {0: albedo_u8},
                               metallic_roughness=None if mr_u8 is None else {0: mr_u8})
-    files["texture"] = save_texture(out_dir / "texture.png", albedo_u8)
+    files["texture"] = save_image(out_dir / "texture.png", albedo_u8)
     if mr_u8 is not None:
-        files["metallic_roughness"] = save_texture(out_dir / "metallic_roughness.png", mr_u8)
+        files["metallic_roughness"] = save_image(out_dir / "metallic_roughness.png", mr_u8)
 
     from photo3d.cameras import rig_cameras
 

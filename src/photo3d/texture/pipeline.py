@@ -81,7 +81,7 @@ def texture_mesh(
         Photo3DError: missing files, unknown or unavailable texturers, unusable meshes (one line).
     """
     from photo3d.assets import load_asset
-    from photo3d.enhance.pipeline import resolve_device
+    from photo3d.device import resolve_device
     from photo3d.texture.outputs import write_outputs
     from photo3d.texture.registry import get_texturer
 
