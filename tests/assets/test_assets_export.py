@@ -191,3 +191,19 @@ def test_in_memory_textures_are_written(tmp_path):
     np.testing.assert_array_equal(back.mesh.materials[0].base_color_texture, edited)
     np.testing.assert_array_equal(back.mesh.materials[1].base_color_texture[0, 0], [51, 102, 153])
     np.testing.assert_allclose(back.mesh.materials[1].base_color_factor, [1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("route", ["build", "copy"])
+def test_metallic_roughness_map_is_written(sugar_box_path, bunny_path, tmp_path, route):
+    asset = load_asset(sugar_box_path) if route == "copy" else ensure_uvs(load_asset(bunny_path), texture_size=16)
+    base, mr = _new_texture(16, 16), _new_texture(8, 8)
+    out = export_glb(asset, tmp_path / "mr.glb", {0: base}, metallic_roughness={0: mr})
+    doc = read_glb_json(out)
+    pbr = doc["materials"][0]["pbrMetallicRoughness"]
+    assert pbr["metallicFactor"] == pbr["roughnessFactor"] == 1.0
+    np.testing.assert_array_equal(_image_of(out, doc, pbr["metallicRoughnessTexture"]["index"]), mr)
+    np.testing.assert_array_equal(_image_of(out, doc, pbr["baseColorTexture"]["index"]), base)
+    back = load_asset(out)
+    assert "metallicRoughnessTexture" in back.mesh.materials[0].extras["maps"]
+    with pytest.raises(InputError, match="metallic-roughness texture for material 2"):
+        export_glb(asset, tmp_path / "bad.glb", metallic_roughness={2: mr})

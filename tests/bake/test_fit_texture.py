@@ -79,3 +79,12 @@ def test_fit_texture_returns_the_texture_and_checks_render_fn(box):
         fit_texture(asset, lambda c: torch.ones(1, 3, 8, 8), cams, 32, steps=1, progress=False)
     with pytest.raises(InputError, match="init"):
         fit_texture(asset, render_fn, cams, 32, steps=1, init="noise", progress=False)
+
+
+def test_fit_is_band_limited_to_what_the_views_resolve(box):
+    asset, truth, mesh = box
+    cams = step1x3d_rig_cameras(24)  # 24 px views of a 64² texture: samples several texels apart
+    render_fn = lambda c: render_views(mesh, c, textures=[truth], backend="torch").rgb  # noqa: E731
+    limited = fit_texture_result(asset, render_fn, cams, SIZE, steps=1, progress=False, backend="torch")
+    free = fit_texture_result(asset, render_fn, cams, SIZE, steps=1, band_limit=False, progress=False, backend="torch")
+    assert limited.stats["finest_level"] >= 1 and free.stats["finest_level"] == 0

@@ -174,10 +174,12 @@ def test_grid_layout():
 
 
 @pytest.mark.gpu
-def test_gsplat_matches_torch_backend():  # pragma: no cover - needs CUDA + gsplat
+@pytest.mark.parametrize("projection", ["perspective", "orthographic"])
+def test_gsplat_matches_torch_backend(projection):  # pragma: no cover - needs CUDA + gsplat
     pytest.importorskip("gsplat")
     g = _scene(200, 8).to("cuda")
-    cams = rig_cameras(64)
+    cams = rig_cameras(64) if projection == "perspective" else orbit_cameras([0, 90, 180], 0.0, resolution=64,
+                                                                             ortho_half_extent=0.55)
     a = render_gaussians(g, cams, backend="gsplat")
     b = render_gaussians(g, cams, backend="torch")
     assert (a.rgb - b.rgb).abs().max() < 2e-2

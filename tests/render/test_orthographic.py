@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from raster_reference import naive_reference
 from render_meshes import make_cube, make_quad
 
 from photo3d.cameras import look_at, orbit_cameras, orthographic_intrinsics, step1x3d_rig_cameras
@@ -13,38 +14,6 @@ from photo3d.render.raster_setup import clip_matrices, project_vertices
 from photo3d.render.raster_torch import TorchRasterizer
 
 HAS_GL = available_backends()["gl"]
-
-
-def ortho_reference(verts, faces, c2w, K, width, height):
-    """Per pixel, per face loop in float64 for a parallel projection: (face_id, depth, margin)."""
-    w2c = np.linalg.inv(c2w)
-    cam = verts @ w2c[:3, :3].T + w2c[:3, 3]
-    xy = cam[:, :2] * [K[0, 0], K[1, 1]] + [K[0, 2], K[1, 2]]
-    z = cam[:, 2]
-    fid = -np.ones((height, width), dtype=np.int64)
-    depth = np.zeros((height, width))
-    margin = np.full((height, width), np.inf)
-    for i in range(height):
-        for j in range(width):
-            p = np.array([j + 0.5, i + 0.5])
-            best, second = (np.inf, -1, 0.0), np.inf
-            for f, (a, b, c) in enumerate(faces):
-                m = np.array([xy[a] - xy[c], xy[b] - xy[c]]).T
-                if abs(np.linalg.det(m)) < 1e-12:
-                    continue
-                l0, l1 = np.linalg.solve(m, p - xy[c])
-                lam = np.array([l0, l1, 1 - l0 - l1])
-                if lam.min() < -1e-9:
-                    continue
-                d = float(lam @ z[[a, b, c]])  # affine: depth interpolates linearly on screen
-                if d < best[0]:
-                    best, second = (d, f, lam.min()), best[0]
-                elif d < second:
-                    second = d
-            if best[1] >= 0:
-                fid[i, j], depth[i, j] = best[1], best[0]
-                margin[i, j] = 0.0 if second - best[0] < 1e-6 else best[2]
-    return fid, depth, margin
 
 
 def test_projection_is_the_parallel_formula():
@@ -78,7 +47,7 @@ def test_torch_matches_naive_orthographic_reference():
     faces = np.arange(24).reshape(8, 3)
     c2w = look_at(np.array([0.3, -1.3, 0.4]))
     K = orthographic_intrinsics(0.5, 20, 16)
-    ref_id, ref_depth, margin = ortho_reference(verts, faces, c2w, K, 20, 16)
+    ref_id, ref_depth, margin = naive_reference(verts, faces, c2w, K, 20, 16, orthographic=True)
     frags = TorchRasterizer().rasterize(torch.tensor(verts, dtype=torch.float32), torch.tensor(faces),
                                         torch.from_numpy(c2w)[None], torch.from_numpy(K)[None], 20, 16,
                                         orthographic=True)

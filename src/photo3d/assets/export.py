@@ -33,7 +33,7 @@ Frame = Literal["source", "world"]
 
 
 def export_glb(asset: Asset, path: str | os.PathLike, textures: dict[int, np.ndarray] | None = None,
-               *, frame: Frame = "source") -> Path:
+               *, frame: Frame = "source", metallic_roughness: dict[int, np.ndarray] | None = None) -> Path:
     """Write ``asset`` as a GLB whose base-colour textures are replaced by ``textures``.
 
     Args:
@@ -45,6 +45,9 @@ def export_glb(asset: Asset, path: str | os.PathLike, textures: dict[int, np.nda
         frame: ``"source"`` writes the geometry in the source file's coordinates (the inverse of
             ``asset.to_world``) so the result drops into the user's scene; ``"world"`` writes
             the normalised world frame, converted back to glTF's Y-up axes.
+        metallic_roughness: material index -> ``[H, W, 3]`` glTF metallic-roughness texture
+            (G = roughness, B = metallic; uint8 or float in [0, 1]) on the base colour's UVs;
+            the material's metallic and roughness factors become 1 (the texture holds the values).
 
     Returns:
         The written path.
@@ -56,19 +59,20 @@ def export_glb(asset: Asset, path: str | os.PathLike, textures: dict[int, np.nda
     if frame not in ("source", "world"):
         raise InputError(f"frame must be 'source' or 'world', got {frame!r}")
     mats = asset.mesh.materials
-    new = {}
-    for key, tex in (textures or {}).items():
-        if not 0 <= int(key) < len(mats):
-            raise InputError(f"texture for material {key}, but the asset has {len(mats)} material(s)")
-        new[int(key)] = check_texture(tex, f"texture for material {key}")
-    if new and asset.mesh.uv is None:
+    new, mr = {}, {}
+    for maps, given, what in ((new, textures, "texture"), (mr, metallic_roughness, "metallic-roughness texture")):
+        for key, tex in (given or {}).items():
+            if not 0 <= int(key) < len(mats):
+                raise InputError(f"{what} for material {key}, but the asset has {len(mats)} material(s)")
+            maps[int(key)] = check_texture(tex, f"{what} for material {key}")
+    if (new or mr) and asset.mesh.uv is None:
         raise InputError(f"{asset.name}: the mesh has no UVs, so textures cannot be applied; "
                          "call photo3d.assets.ensure_uvs(asset) first")
     gf = _source_document(asset)
-    if gf is not None and _can_copy(asset, gf, new):
-        data = _copy_route(asset, gf, new, frame)
+    if gf is not None and _can_copy(asset, gf, {**mr, **new}):
+        data = _copy_route(asset, gf, new, frame, mr)
     else:
-        data = _build_route(asset, new, frame)
+        data = _build_route(asset, new, frame, mr)
     # imported here: photo3d.io pulls in torch, which loading and normalising never need
     from photo3d.io.atomic import atomic_write_bytes
 
@@ -119,7 +123,8 @@ def _can_copy(asset: Asset, gf: GltfFile, new: dict[int, np.ndarray]) -> bool:
     return True
 
 
-def _copy_route(asset: Asset, gf: GltfFile, new: dict[int, np.ndarray], frame: Frame) -> bytes:
+def _copy_route(asset: Asset, gf: GltfFile, new: dict[int, np.ndarray], frame: Frame,
+                mr: dict[int, np.ndarray]) -> bytes:
     doc = copy.deepcopy(gf.doc)
     extra_views: list[bytes] = []
     written = _written_textures(asset, gf, new)
@@ -128,6 +133,17 @@ def _copy_route(asset: Asset, gf: GltfFile, new: dict[int, np.ndarray], frame: F
             continue
         src = doc["materials"][mat.source_index]
         pbr = src.setdefault("pbrMetallicRoughness", {})
+        if i in mr:
+            old = pbr.get("metallicRoughnessTexture", {})
+            sampler = doc["textures"][old["index"]].get("sampler") if "index" in old else None
+            doc.setdefault("images", []).append({"bufferView": -1 - len(extra_views), "mimeType": "image/png",
+                                                 "name": f"{mat.name}_metallic_roughness"})
+            extra_views.append(encode_texture(mr[i]))
+            doc.setdefault("textures", []).append({"source": len(doc["images"]) - 1,
+                                                   **({"sampler": sampler} if sampler is not None else {})})
+            pbr["metallicRoughnessTexture"] = {**old, "index": len(doc["textures"]) - 1,
+                                               "texCoord": mat.extras.get("tex_coord", 0)}
+            pbr["metallicFactor"] = pbr["roughnessFactor"] = 1.0
         pbr["baseColorFactor"] = [float(x) for x in mat.base_color_factor]
         if mat.base_color_texture is None and i not in written:
             pbr.pop("baseColorTexture", None)
@@ -166,7 +182,7 @@ def _wrap_scenes(doc: dict[str, Any], matrix: np.ndarray) -> None:
         scene["nodes"] = [len(nodes) - 1]
 
 
-def _build_route(asset: Asset, new: dict[int, np.ndarray], frame: Frame) -> bytes:
+def _build_route(asset: Asset, new: dict[int, np.ndarray], frame: Frame, mr: dict[int, np.ndarray]) -> bytes:
     mesh = asset.mesh
     if frame == "source":
         matrix = np.linalg.inv(asset.to_world)
@@ -176,4 +192,4 @@ def _build_route(asset: Asset, new: dict[int, np.ndarray], frame: Frame) -> byte
     textures = {i: check_texture(t) for i, t in textures.items() if t is not None}
     if textures and mesh.uv is None:
         raise InputError(f"{asset.name}: textured materials but no UVs; call ensure_uvs(asset) first")
-    return build_glb(mesh, matrix, textures)
+    return build_glb(mesh, matrix, textures, mr)

@@ -139,13 +139,16 @@ def pack_buffers(doc: dict[str, Any], gf: GltfFile, extra_views: list[bytes]) ->
     return doc, b"".join(chunks)
 
 
-def build_glb(mesh: Mesh, matrix: np.ndarray, textures: dict[int, np.ndarray]) -> bytes:
+def build_glb(mesh: Mesh, matrix: np.ndarray, textures: dict[int, np.ndarray],
+              metallic_roughness: dict[int, np.ndarray] | None = None) -> bytes:
     """A fresh GLB holding ``mesh`` with vertices mapped by ``matrix``.
 
     Args:
         mesh: the merged mesh (vertices ``[V, 3]``, uv ``[V, 2]`` image convention = glTF's).
         matrix: ``[4, 4]`` similarity applied to positions (normals get its rotation).
         textures: material index -> ``[H, W, 3|4]`` uint8 base-colour texture.
+        metallic_roughness: material index -> ``[H, W, 3]`` uint8 metallic-roughness texture
+            (G roughness, B metallic); its material's factors are written as 1.
 
     Returns:
         GLB bytes: one node, one mesh, one primitive per used material.
@@ -205,12 +208,16 @@ def build_glb(mesh: Mesh, matrix: np.ndarray, textures: dict[int, np.ndarray]) -
         pbr = {"baseColorFactor": [float(x) for x in mat.base_color_factor],
                "metallicFactor": float(ex.get("metallic_factor", 0.0)),
                "roughnessFactor": float(ex.get("roughness_factor", 1.0))}
-        if i in textures:
-            doc.setdefault("images", []).append({"bufferView": view(encode_texture(textures[i])), "mimeType": "image/png"})
+        for key, maps in (("baseColorTexture", textures), ("metallicRoughnessTexture", metallic_roughness or {})):
+            if i not in maps:
+                continue
+            doc.setdefault("images", []).append({"bufferView": view(encode_texture(maps[i])), "mimeType": "image/png"})
             doc.setdefault("samplers", [{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR,
                                          "wrapS": _REPEAT, "wrapT": _REPEAT}])
             doc.setdefault("textures", []).append({"source": len(doc["images"]) - 1, "sampler": 0})
-            pbr["baseColorTexture"] = {"index": len(doc["textures"]) - 1, "texCoord": 0}
+            pbr[key] = {"index": len(doc["textures"]) - 1, "texCoord": 0}
+        if "metallicRoughnessTexture" in pbr:
+            pbr["metallicFactor"] = pbr["roughnessFactor"] = 1.0
         m = {"name": mat.name, "pbrMetallicRoughness": pbr, "alphaMode": ex.get("alpha_mode", "OPAQUE"),
              "doubleSided": bool(ex.get("double_sided", False))}
         if m["alphaMode"] == "MASK":

@@ -8,8 +8,11 @@ whatever makes our differentiable mesh render look like their render. The fit:
 2. starts from the back-projection of those targets (:func:`~photo3d.bake.project.bake_views_result`,
    ``init="bake"``; close already, so the fit only corrects what blending blurred) or from grey;
 3. optimises a Laplacian-pyramid texture (:class:`photo3d.enhance.texture.LaplacianTexture`:
-   coarse levels fix colour in a few steps, fine ones add detail) with Adam on the MSE over the
-   mesh's pixels (silhouette pixels left out: the two renders' edges never agree exactly),
+   coarse levels fix colour in a few steps, fine ones add detail; the finest level is the texel
+   spacing the views resolve, as in ``photo3d enhance``) with Adam on the MSE over the
+   mesh's pixels weighted like the bake weights views (:func:`pixel_weights`: ``|n . v|^exponent``,
+   silhouettes and depth edges left out; without it the fit overfits the grazing pixels where
+   a Gaussian render smears, and held-out views get worse than the bake alone),
    ``views_per_step`` views per step, re-shading cached fragments (the loop of
    :func:`photo3d.enhance.optimise.optimise`);
 4. inpaints texels neither the bake nor any fitted pixel determined (:mod:`photo3d.bake.inpaint`).
@@ -25,6 +28,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 
 from photo3d.assets.mesh import Asset, Mesh
 from photo3d.bake.inpaint import NEUTRAL, fill_unseen
@@ -32,14 +36,13 @@ from photo3d.bake.project import BakeResult, bake_views_result
 from photo3d.bake.texels import baking_mesh, texel_surface
 from photo3d.cameras import Cameras, random_cameras_like
 from photo3d.errors import InputError
-from photo3d.imaging.morphology import erode
 
 RenderFn = Callable[[Cameras], torch.Tensor]
 RENDER_CHUNK = 8  # target views rendered per call of render_fn
 
 
 def fit_texture(asset: Asset | Mesh, render_fn: RenderFn, cameras: Cameras, texture_size: int = 1024,
-                steps: int = 200, lr: float = 0.02, **options) -> torch.Tensor:
+                steps: int = 100, lr: float = 0.005, **options) -> torch.Tensor:
     """Fit a ``[3, T, T]`` UV texture so the mesh render matches ``render_fn(cameras)``.
 
     Args:
@@ -48,7 +51,8 @@ def fit_texture(asset: Asset | Mesh, render_fn: RenderFn, cameras: Cameras, text
             ``lambda c: render_gaussians(g, c).rgb``).
         cameras: the fixed views.
         texture_size: atlas side T in texels.
-        steps: Adam steps; lr: Adam learning rate (texture values in [0, 1]).
+        steps: Adam steps; lr: Adam learning rate (texture values in [0, 1]); the default suits
+            refining a bake (``init="bake"``), a fit from grey wants about 0.03.
         **options: see :func:`fit_texture_result`.
 
     Returns:
@@ -62,13 +66,14 @@ def fit_texture_result(
     render_fn: RenderFn,
     cameras: Cameras,
     texture_size: int = 1024,
-    steps: int = 200,
-    lr: float = 0.02,
+    steps: int = 100,
+    lr: float = 0.005,
     *,
     random_views: int = 0,
     views_per_step: int = 0,
     init: Literal["bake", "constant"] | torch.Tensor = "bake",
     levels: int = 6,
+    band_limit: bool = True,
     exponent: float = 4.0,
     seed: int = 0,
     backend: str = "auto",
@@ -84,7 +89,11 @@ def fit_texture_result(
         init: ``"bake"`` (back-project the targets first), ``"constant"`` (grey) or a
             ``[3, T, T]`` starting texture.
         levels: Laplacian pyramid levels (1 = free texels).
-        exponent: view-angle exponent of the initial bake.
+        band_limit: start the pyramid at the texel spacing the views sample
+            (:func:`photo3d.enhance.texture.finest_level`): texels between the views' samples only
+            get smooth updates instead of drifting (a 1024² texture seen at 256 px otherwise
+            overfits the fitted views and held-out views get worse than the bake).
+        exponent: view-angle exponent of the initial bake and of the pixel weights.
         seed: random views and view order.
         backend: visibility backend.
         device: where to fit (default: CPU).
@@ -95,9 +104,9 @@ def fit_texture_result(
         ``stats["fit_psnr_db"]`` is the PSNR of the final mesh render over its pixels).
     """
     from photo3d.enhance.optimise import optimise
-    from photo3d.enhance.texture import LaplacianTexture
+    from photo3d.enhance.texture import LaplacianTexture, finest_level
     from photo3d.enhance.views import FixedViews
-    from photo3d.enhance.visibility import texel_visibility
+    from photo3d.enhance.visibility import sample_spacing, texel_visibility
     from photo3d.render import MeshTensors
 
     t0 = time.perf_counter()
@@ -124,12 +133,15 @@ def fit_texture_result(
 
     mesh_t = MeshTensors.from_mesh(mesh, dev)
     views = FixedViews(mesh_t, cams, backend=backend, shading="unlit")
-    with torch.no_grad():
-        out = views.render([start])
-    # Fitted pixels: the mesh's, minus its silhouette (where the two renders never agree).
-    inner = erode(out.alpha, 1)
-    packed = torch.cat([targets, inner], 1)  # the loop hands the objective targets[idx]: carry the mask along
-    param = LaplacianTexture(start, levels, straight_through=True).to(dev)
+    weight = pixel_weights(mesh_t, views.fragments, cams, exponent)
+    packed = torch.cat([targets, weight], 1)  # the loop hands the objective targets[idx]: carry the weights along
+    finest = 0
+    if band_limit:
+        with torch.no_grad():
+            out = views.render([start])
+        fg = views.face_material(out) == 0
+        finest = finest_level(sample_spacing(out.uv[:, 0], out.uv[:, 1], fg, (texture_size, texture_size)))
+    param = LaplacianTexture(start, levels, finest, straight_through=True).to(dev)
     loop = optimise(views, {0: param}, packed, masked_mse, steps, lr=lr, views_per_step=views_per_step, seed=seed,
                     progress=progress, desc="fit texture")
     with torch.no_grad():
@@ -138,12 +150,12 @@ def fit_texture_result(
         fit_seen = texel_visibility(final.uv, views.face_material(final), {0: (texture_size, texture_size)}, 1)[0]
         seen = init_seen | fit_seen
         texture = fill_unseen(mesh, surface, texture, seen).clamp(0, 1)
-        fg = (inner > 0.5).expand_as(targets)
+        fg = (weight > 0).expand_as(targets)
         mse = (views.render([texture]).rgb - targets)[fg].square().mean()
     covered = torch.as_tensor(surface.covered, device=dev)
     stats = {"texture_size": texture_size, "views": len(cams), "fixed_views": len(cameras),
              "random_views": random_views, "steps": loop.steps, "lr": lr, "init": init if isinstance(init, str) else "tensor",
-             "levels": param.levels, "covered_texels": round(float(covered.float().mean()), 4),
+             "levels": param.levels, "finest_level": param.finest, "covered_texels": round(float(covered.float().mean()), 4),
              "seen_of_covered": round(float(seen[covered].float().mean()), 4),
              "fit_psnr_db": round(float(10 * torch.log10(1 / mse.clamp_min(1e-12))), 2),
              "first_loss": loop.history[0]["loss"] if loop.history else None,
@@ -154,10 +166,38 @@ def fit_texture_result(
 
 
 def masked_mse(pred: torch.Tensor, packed: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``{"loss"}``: MSE of ``pred [n, 3, H, W]`` against ``packed[:, :3]`` where ``packed[:, 3]`` is set."""
-    target, mask = packed[:, :3], packed[:, 3:]
-    err = ((pred - target) * mask).square().sum() / (3 * mask.sum()).clamp_min(1.0)
+    """``{"loss"}``: MSE of ``pred [n, 3, H, W]`` against ``packed[:, :3]``, weighted per pixel by ``packed[:, 3]``."""
+    target, weight = packed[:, :3], packed[:, 3:]
+    err = ((pred - target).square() * weight).sum() / (3 * weight.sum()).clamp_min(1e-12)
     return {"loss": err}
+
+
+def pixel_weights(mesh, fragments, cameras: Cameras, exponent: float) -> torch.Tensor:
+    """``[N, 1, H, W]`` trust in each pixel of the fit: ``|n . v|^exponent`` on reliable pixels.
+
+    The same rule as the bake (:func:`~photo3d.bake.project.view_samples`): pixels near
+    silhouettes and depth jumps are left out, grazing ones count little, because a render of
+    Gaussians (which have thickness) smears colours there and would pull the texels with it.
+    """
+    from photo3d.bake.project import MIN_COS, reliable_pixels
+    from photo3d.render.fragment_cache import toward_camera
+
+    fid, n = fragments.face_id, len(cameras)
+    hit = fid >= 0
+    tri = mesh.faces[fid[hit]]
+    bary = fragments.bary[hit][..., None]
+    pos = (mesh.vertices[tri] * bary).sum(1)
+    nrm = F.normalize((mesh.normals[tri] * bary).sum(1), dim=-1)
+    view = torch.nonzero(hit)[:, 0]
+    cos = (nrm * toward_camera(pos, view, fragments.camera_centers, fragments.camera_forward)).sum(-1).abs()
+    weight = torch.zeros(fid.shape, device=fid.device)
+    weight[hit] = torch.where(cos >= MIN_COS, cos.pow(exponent), torch.zeros_like(cos))
+    fy = torch.as_tensor(cameras.K[:, 1, 1], dtype=torch.float32, device=fid.device)
+    margin = max(1, round(2 * cameras.height / 512))
+    for v in range(n):
+        foot = 1.0 / fy[v] if cameras.is_orthographic else fragments.depth[v] / fy[v]
+        weight[v] *= reliable_pixels(fragments.depth[v], hit[v], foot, margin)
+    return weight[:, None]
 
 
 def render_targets(render_fn: RenderFn, cameras: Cameras, device: torch.device) -> torch.Tensor:

@@ -43,7 +43,7 @@ def fill_unseen(asset: Asset | Mesh, surface: TexelSurface, texture: torch.Tenso
     """
     mesh = baking_mesh(asset)
     c, t = texture.shape[0], surface.size
-    flat = texture.detach().reshape(c, -1).T.double().cpu().numpy()  # [T*T, C]
+    flat = texture.detach().reshape(c, -1).T.float().cpu().numpy().copy()  # [T*T, C]
     index = surface.index.cpu().numpy()
     seen_p = seen.reshape(-1).cpu().numpy()[index]  # [P] over covered texels
     faces = mesh.faces[surface.face.reshape(-1)[index]]  # [P, 3]
@@ -66,11 +66,11 @@ def vertex_colors(welded_faces: np.ndarray, bary: np.ndarray, colors: np.ndarray
         welded_faces: ``[P, 3]`` welded vertex ids of the face under each texel.
         bary: ``[P, 3]`` the texels' barycentrics; colors: ``[P, C]``.
     """
-    num = np.zeros((n, colors.shape[1]))
-    den = np.zeros(n)
-    for k in range(3):
-        np.add.at(num, welded_faces[:, k], bary[:, k, None] * colors)
-        np.add.at(den, welded_faces[:, k], bary[:, k])
+    idx = welded_faces.reshape(-1)
+    w = bary.reshape(-1)
+    den = np.bincount(idx, weights=w, minlength=n)
+    rep = np.repeat(colors, 3, axis=0)  # [P * 3, C], row-major like idx
+    num = np.stack([np.bincount(idx, weights=w * rep[:, ch], minlength=n) for ch in range(colors.shape[1])], 1)
     out = np.full_like(num, np.nan)
     ok = den > 1e-9
     out[ok] = num[ok] / den[ok, None]

@@ -119,8 +119,8 @@ def bake_views_result(
     surface = surface if surface is not None else texel_surface(mesh, texture_size, device)
     if surface.size != texture_size:
         raise InputError(f"the texel surface is {surface.size}² but texture_size is {texture_size}")
-    colours, den = project_views(mesh, surface.points, surface.normals, images, cameras, weights, exponent,
-                                 min_cos=min_cos, edge_margin=edge_margin, backend=backend, progress=progress)
+    colours, den = _project(mesh, surface.points, surface.normals, images, cameras, weights, exponent, min_cos,
+                            edge_margin, backend, progress)
     t, c = texture_size, images.shape[1]
     seen_p = den > 0
     flat = torch.zeros(t * t, c, dtype=torch.float32, device=device)
@@ -167,14 +167,20 @@ def project_views(
         ``(colours [P, C], weight [P])``: the weighted mean colour (0 where ``weight`` is 0,
         i.e. no view sees the point reliably) and the total blend weight.
     """
-    from tqdm.auto import tqdm
-
-    from photo3d.render import MeshTensors, rasterize
-
     mesh = asset.mesh if isinstance(asset, Asset) else asset
     images, cameras, weights = _check_inputs(images, cameras, view_weights, exponent)
     if points.ndim != 2 or points.shape[1] != 3 or normals.shape != points.shape:
         raise InputError(f"points and normals must both be [P, 3], got {tuple(points.shape)} and {tuple(normals.shape)}")
+    return _project(mesh, points, normals, images, cameras, weights, exponent, min_cos, edge_margin, backend, progress)
+
+
+def _project(mesh: Mesh, points, normals, images, cameras, weights, exponent, min_cos, edge_margin, backend,
+             progress) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`project_views` on checked inputs."""
+    from tqdm.auto import tqdm
+
+    from photo3d.render import MeshTensors, rasterize
+
     device = points.device
     images = images.to(device)
     mesh_t = MeshTensors.from_mesh(mesh, device)

@@ -15,6 +15,8 @@ import sys
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("render", "photo3d.cli.render"),
     ("enhance", "photo3d.cli.enhance"),
+    ("texture", "photo3d.cli.texture"),
+    ("bake", "photo3d.cli.bake"),
     ("demo", "photo3d.cli.demo"),
     ("data", "photo3d.cli.data"),
     ("train", "photo3d.cli.train"),
