@@ -44,7 +44,7 @@ from photo3d.cameras import STEP1X3D_VIEW_WEIGHTS, rig_cameras, step1x3d_rig_cam
 from photo3d.gaussians import Gaussians
 from photo3d.render import MeshTensors, rasterize, render_views
 from photo3d.render.fragment_cache import toward_camera
-from photo3d.render.gaussians import render_gaussians
+from photo3d.gaussians import render_gaussians
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "src" / "photo3d" / "examples"
 BUNDLED = [EXAMPLES / "ycb_004_sugar_box" / "004_sugar_box_1k.glb"]

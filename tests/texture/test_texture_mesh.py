@@ -10,7 +10,7 @@ import torch
 from photo3d.assets import load_asset
 from photo3d.errors import Photo3DError
 from photo3d.render import MeshTensors, render_views
-from photo3d.render.gaussians import render_gaussians
+from photo3d.gaussians import render_gaussians
 from photo3d.texture import TextureConfig, get_texturer, texture_mesh
 
 pytestmark = [pytest.mark.usefixtures("one_torch_thread"), pytest.mark.filterwarnings("ignore::UserWarning")]

@@ -46,9 +46,10 @@ def write_outputs(out_dir: Path, source_asset, bake_asset, result, albedo: torch
                   device, log: Callable[[str], None] = print):
     """Write every output of a finished run (see module docs) and return the ``TextureResult``."""
     from photo3d.assets import export_glb
-    from photo3d.enhance.outputs import gif_cameras, save_gif, tile, turntable_cameras
+    from photo3d.enhance.outputs import gif_cameras, save_gif, turntable_cameras
     from photo3d.enhance.record import versions
     from photo3d.gaussians import save_ply
+    from photo3d.grid import tile
     from photo3d.grid import compose_grid
     from photo3d.io import atomic_write_json, save_image, to_uint8
     from photo3d.texture.pipeline import TextureResult

@@ -10,7 +10,7 @@ One run:
    * :class:`~photo3d.texture.base.ViewsResult` -> :func:`photo3d.bake.bake_views_result` at
      the result's cameras with its view weights;
    * :class:`~photo3d.texture.base.GaussiansResult` -> :func:`photo3d.bake.fit_texture_result`
-     to :func:`photo3d.render.gaussians.render_gaussians` at the Step1X-3D rig plus random
+     to :func:`photo3d.gaussians.render_gaussians` at the Step1X-3D rig plus random
      views; materials, when given, are fitted the same way into a glTF metallic-roughness map;
 
 4. write the GLB, previews and ``record.json`` (:mod:`photo3d.texture.outputs`).
@@ -153,7 +153,7 @@ def _fit_gaussians(asset, result: GaussiansResult, config: TextureConfig, device
     from photo3d.bake import fit_texture_result
     from photo3d.cameras import step1x3d_rig_cameras
     from photo3d.gaussians import Gaussians
-    from photo3d.render.gaussians import render_gaussians
+    from photo3d.gaussians import render_gaussians
 
     g = result.gaussians.to(device=device, dtype=torch.float32)
     cams = step1x3d_rig_cameras(config.fit_resolution)
