@@ -49,8 +49,7 @@ def write_outputs(out_dir: Path, source_asset, bake_asset, result, albedo: torch
     from photo3d.enhance.outputs import gif_cameras, save_gif, turntable_cameras
     from photo3d.enhance.record import versions
     from photo3d.gaussians import save_ply
-    from photo3d.grid import tile
-    from photo3d.grid import compose_grid
+    from photo3d.grid import compose_grid, tile
     from photo3d.io import atomic_write_json, save_image, to_uint8
     from photo3d.texture.pipeline import TextureResult
 
