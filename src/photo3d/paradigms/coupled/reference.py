@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photo3d.assets.sampling import sample_surface
 from photo3d.gaussians.model import Gaussians
 
 LATENT_CHANNELS = 8
@@ -164,17 +165,8 @@ def surface_latent(mesh, resolution: int = 16, n_points: int = 20000, seed: int 
     Returns:
         ``coords [V, 3]`` int64 and ``feats [V, 8]`` float32.
     """
-    v, f = np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces, np.int64)
-    rng = np.random.default_rng(seed)
-    tri = v[f]
-    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    area = np.linalg.norm(cross, axis=1)
-    face = rng.choice(len(f), n_points, p=area / area.sum())
-    r1, r2 = rng.random(n_points), rng.random(n_points)
-    s = np.sqrt(r1)
-    bary = np.stack([1 - s, s * (1 - r2), s * r2], 1)
-    pts = np.einsum("nk,nkd->nd", bary, tri[face])
-    normals = cross[face] / np.maximum(area[face, None], 1e-12)
+    samples = sample_surface(mesh, n_points, seed)
+    pts, normals, face, bary = samples.points, samples.normals, samples.face, samples.bary
     rgb = _surface_colour(mesh, face, bary)
     ijk = np.clip(np.floor((pts + 0.5) * resolution), 0, resolution - 1).astype(np.int64)
     key = (ijk[:, 0] * resolution + ijk[:, 1]) * resolution + ijk[:, 2]
