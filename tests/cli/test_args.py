@@ -33,3 +33,18 @@ def test_choices_are_enforced(capsys):
     else:  # pragma: no cover
         raise AssertionError("bad choice accepted")
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_per_parser_defaults_override_field_defaults(capsys):
+    p = argparse.ArgumentParser()
+    add_config_arguments(p, Demo, defaults={"steps": 3, "scale": (0.3, 0.8)})
+    assert config_from_args(Demo, p.parse_args([])) == Demo(steps=3, scale=(0.3, 0.8))
+    assert config_from_args(Demo, p.parse_args(["--steps", "7"])).steps == 7
+    p.print_help()
+    assert "(default: 3)" in capsys.readouterr().out
+    try:
+        add_config_arguments(argparse.ArgumentParser(), Demo, defaults={"nope": 1})
+    except ValueError as exc:
+        assert "nope" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("unknown default accepted")

@@ -28,14 +28,22 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type, group: str | None = None,
-                         skip: tuple[str, ...] = ()) -> None:
-    """Add one ``--kebab-name`` option per field of dataclass ``cls``."""
+                         skip: tuple[str, ...] = (), defaults: dict[str, Any] | None = None) -> None:
+    """Add one ``--kebab-name`` option per field of dataclass ``cls``.
+
+    ``defaults`` overrides field defaults for this parser only (e.g. one sub-command's recipe),
+    and ``--help`` shows the overridden values.
+    """
     target = parser.add_argument_group(group) if group else parser
     hints = get_type_hints(cls)
+    defaults = dict(defaults or {})
+    unknown = set(defaults) - {f.name for f in dataclasses.fields(cls)}
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no fields {sorted(unknown)}")
     for f in dataclasses.fields(cls):
         if f.name in skip or f.metadata.get("cli") is False:
             continue
-        default = _default(f)
+        default = defaults.get(f.name, _default(f))
         kind, choices, nargs = _parse_type(hints[f.name])
         opt = "--" + f.name.replace("_", "-")
         helptext = f.metadata.get("help", "")

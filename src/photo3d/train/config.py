@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from photo3d.config import TypedConfig
+from photo3d.errors import ConfigError
 from photo3d.encoders.selection import EncoderPref
 
 
@@ -19,7 +20,10 @@ class TrainConfig(TypedConfig):
     lr: float = field(default=1e-4, metadata={"help": "AdamW learning rate of the generator (paper 1e-4)"})
     decoder_lr: float = field(default=0.0, metadata={"help": "learning rate of the decoder with --train-decoder (0 = --lr)"})
     weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay (TRELLIS config 0)"})
-    warmup_steps: int = field(default=0, metadata={"help": "linear learning-rate warm-up steps"})
+    warmup_steps: int = field(default=0, metadata={"help": "learning-rate warm-up steps (linear for 'warmup', the rising phase for 'onecycle')"})
+    lr_schedule: Literal["warmup", "onecycle"] = field(default="warmup", metadata={"help": "warmup = linear warm-up then constant (TRELLIS); onecycle = torch OneCycleLR up to --lr over --warmup-steps, cosine down to lr/25e4 (TexGaussian)"})
+    cycle_momentum: bool = field(default=True, metadata={"help": "onecycle: cycle AdamW beta1 0.95 -> 0.85 -> 0.95 against the lr (torch's default, so the TexGaussian release's effective beta1)"})
+    adam_betas: tuple[float, float] = field(default=(0.9, 0.999), metadata={"help": "AdamW (beta1, beta2) (TexGaussian fine-tune 0.9 0.95)"})
     batch_size: int = field(default=1, metadata={"help": "samples per step per process (paper 1)"})
     accum: int = field(default=1, metadata={"help": "gradient accumulation micro-batches per optimizer step"})
     resolution: int = field(default=128, metadata={"help": "per-view render/target resolution (paper 512)"})
@@ -37,3 +41,7 @@ class TrainConfig(TypedConfig):
     final_samples: bool = field(default=True, metadata={"help": "render samples/grid_{id}.png for every sample at the end"})
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N (torchrun sets the local rank)"})
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not all(0.0 <= b < 1.0 for b in self.adam_betas):
+            raise ConfigError(f"TrainConfig.adam_betas = {self.adam_betas}: expected two numbers in [0, 1)")

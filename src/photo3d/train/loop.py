@@ -90,8 +90,8 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
     groups = [{"params": list(mod.parameters()), "name": m,
                "lr": cfg.decoder_lr if (m == "decoder" and cfg.decoder_lr > 0) else cfg.lr}
               for m, mod in trainable.items()]
-    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay, betas=cfg.adam_betas)
+    sched = make_scheduler(opt, cfg)
     ema = EMA(named, cfg.ema_decay)
     state = paradigm.init_state(cfg.seed + 1000 * rank)
     loss_gen = torch.Generator().manual_seed(cfg.seed * 31 + 7 + 1000 * rank)
@@ -158,7 +158,8 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
             opt.step()
             sched.step()
             ema.update(named)
-            rec.update(grad_norm=round(grad_norm, 6), t=round(float(aux.get("t", 0.0)), 6))
+            rec.update(grad_norm=round(grad_norm, 6),
+                       **{k: round(float(v), 6) for k, v in aux.items() if isinstance(v, (int, float))})
         rec["sec"] = round(time.perf_counter() - t0, 4)
         result.records.append(rec)
         if main:
@@ -176,6 +177,26 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
     if logger:
         logger.close()
     return result
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LRScheduler:
+    """The learning-rate schedule ``cfg.lr_schedule`` names, stepped once per optimizer step.
+
+    ``warmup``: linear from ``lr / warmup_steps`` to each group's lr, then constant.
+    ``onecycle``: ``torch.optim.lr_scheduler.OneCycleLR`` with its defaults (start at lr / 25,
+    cosine rise over ``warmup_steps`` (at least 2), cosine fall to lr / 25e4 at ``cfg.steps``,
+    AdamW beta1 cycled 0.95 -> 0.85 -> 0.95 when ``cycle_momentum``). The TexGaussian release
+    uses these defaults with ``pct_start = 10 / total steps``, i.e. ``--warmup-steps 10``.
+    """
+    if cfg.lr_schedule == "warmup":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, cfg.warmup_steps)))
+    if cfg.lr_schedule != "onecycle":
+        raise ValueError(f"unknown lr_schedule {cfg.lr_schedule!r}; use warmup or onecycle")
+    total = max(3, cfg.steps)  # torch needs both phases at least one step long
+    pct = min(max(2, cfg.warmup_steps), total - 1) / total
+    return torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total, pct_start=pct,
+        cycle_momentum=cfg.cycle_momentum)
 
 
 def _components_fn(loss_fn) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator], dict]:
