@@ -34,6 +34,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "diffusers": ("diffusers", "diffusers"),
     "pyarrow": ("data", "pyarrow"),
     "rembg": ("matting", "rembg"),
+    "ocnn": ("texgaussian", "ocnn"),
 }
 # top-level module -> how to install it (not on PyPI, or needs a build of its own)
 MANUAL: dict[str, str] = {
