@@ -114,6 +114,17 @@ def _render_gsplat(gaussians: Gaussians, w2c: torch.Tensor, K: torch.Tensor, cam
     return RenderOutput(rgb=rgb, alpha=alpha, depth=depth)
 
 
+def render_gaussian_rgb(gaussians: Gaussians, cameras: Cameras, **kwargs) -> torch.Tensor:
+    """``[N, 3, H, W]`` RGB in [0, 1] for training losses, rasterised in fp32 even under autocast.
+
+    Depth sorting and transmittance products lose too much in bf16, so a bf16-autocast training
+    step still splats in fp32; ``kwargs`` go to :func:`render_gaussians`.
+    """
+    with torch.autocast(gaussians.means.device.type, enabled=False):
+        out = render_gaussians(gaussians.map(lambda x: x.float()), cameras, **kwargs)
+    return out.rgb.clamp(0.0, 1.0)
+
+
 def render_gaussian_grid(gaussians: Gaussians, resolution: int = 512, background: Sequence[float] = RIG_BACKGROUND,
                          backend: Backend = "auto", **kwargs) -> torch.Tensor:
     """The Photo3D rig's 2x2 grid of ``gaussians``: ``[3, 2*resolution, 2*resolution]`` in [0, 1].

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import box_mesh
-from photo3d.errors import WeightsNotFoundError
+from photo3d.errors import InputError, WeightsNotFoundError
 from photo3d.paradigms.feedforward import FeedForwardConfig
 from photo3d.paradigms.feedforward.config import ARCHITECTURES
 from photo3d.paradigms.feedforward.model import FeedForwardTexturer, leaf_gaussians, splat_multiplier
@@ -119,5 +119,5 @@ def test_missing_clip_weights_say_how_to_get_them(tmp_path):
 
 
 def test_the_text_width_must_match_the_unet():
-    with pytest.raises(ValueError, match="context width"):
+    with pytest.raises(InputError, match="context width"):
         FeedForwardTexturer(FeedForwardConfig(model="tiny"), tiny_text_encoder(width=48))

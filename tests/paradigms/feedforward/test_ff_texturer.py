@@ -23,7 +23,7 @@ def test_tiny_texturer_puts_gaussians_on_the_surface(bunny_path):
     near = torch.cdist(g.means, v).min(dim=1).values
     assert float(near.max()) < 2 * 2 / 2**5
     rec = res.record
-    assert rec["stand_in"] is True and rec["is_paper_model"] is False and rec["reference_image_ignored"] is True
+    assert rec["standin"] is True and rec["is_paper_model"] is False and rec["reference_image_ignored"] is True
     assert rec["seed"] == 3 and rec["gaussians"] == len(g) and rec["points"] == 8000
     again = tex.texture(asset, "a ceramic bunny", None, seed=3)
     assert torch.equal(again.gaussians.colors, g.colors)  # deterministic for a seed
@@ -48,3 +48,12 @@ def test_mesh_in_file_coordinates_is_refused_by_name(tmp_path):
     tex = build_texturer("tiny", "cpu", depth=5, infer_points=2000)
     with pytest.raises(AssetError, match="outside the octree"):
         tex.texture(asset, "", None, 0)
+
+
+def test_unknown_options_name_the_valid_ones():
+    import pytest
+
+    from photo3d.errors import InputError
+
+    with pytest.raises(InputError, match=r"unknown option\(s\) colour.*valid: .*normalize"):
+        build_texturer("tiny", "cpu", colour=1)

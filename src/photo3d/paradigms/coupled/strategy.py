@@ -25,7 +25,7 @@ from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.coupled.config import CoupledConfig
 from photo3d.paradigms.coupled.flow import diffuse, estimate_x0, euler_sample, sample_t
 from photo3d.paradigms.coupled.reference import VoxelFlow, VoxelGaussianDecoder, surface_latent
-from photo3d.gaussians.render import render_gaussian_grid, render_gaussians
+from photo3d.gaussians.render import render_gaussian_grid, render_gaussian_rgb
 
 
 class CoupledModel(Protocol):
@@ -129,17 +129,11 @@ class CoupledStrategy:
             cond = self.model.condition(None if drop else sample["target"][pick])
             v = self.model.velocity(x_t, coords, t, cond)
             x0_hat = estimate_x0(x_t, eps, v, t, cfg.x0)
-            views.append(self._render(self.model.decode(x0_hat, coords), self.cameras(sample)))
+            gaussians = self.model.decode(x0_hat, coords)
+            views.append(render_gaussian_rgb(gaussians, self.cameras(sample), **self.render_kwargs))
             targets.append(sample["target"].to(views[-1].device))
             ts.append(t)
         return torch.cat(views), {"targets": torch.cat(targets), "t": sum(ts) / len(ts)}
-
-    def _render(self, gaussians: Gaussians, cameras: Cameras) -> torch.Tensor:
-        # The rasterizer runs in fp32 even under bf16 autocast: depth sorting and transmittance
-        # products lose too much in bf16.
-        with torch.autocast(gaussians.means.device.type, enabled=False):
-            out = render_gaussians(gaussians.map(lambda x: x.float()), cameras, **self.render_kwargs)
-        return out.rgb.clamp(0.0, 1.0)
 
     @torch.no_grad()
     def generate(self, sample: dict, steps: int = 12, cfg_scale: float = 3.0, seed: int = 0) -> Gaussians:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from photo3d.errors import InputError
 from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.feedforward.config import RIG_FOV, Architecture, FeedForwardConfig
 from photo3d.paradigms.feedforward.octree import OctreeBatch, build_octree_batch, net_to_world_scales
@@ -92,7 +93,7 @@ class FeedForwardTexturer(nn.Module):
         self.cfg = cfg
         self.arch: Architecture = cfg.architecture
         if text_encoder.width != self.arch.context_dim:
-            raise ValueError(f"text encoder width {text_encoder.width} != U-Net context width {self.arch.context_dim} "
+            raise InputError(f"text encoder width {text_encoder.width} != U-Net context width {self.arch.context_dim} "
                              f"(model {cfg.model!r} needs {'CLIP ViT-L/14' if cfg.model == 'texgaussian' else 'the tiny tower'})")
         self.unet = OctreeUNet(self.arch, min_group_channels=cfg.gn_min_group_channels)
         self.unet.set_checkpointing(cfg.checkpointing)

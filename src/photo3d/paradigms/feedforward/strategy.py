@@ -22,15 +22,18 @@ from photo3d.cameras import Cameras
 from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.feedforward.config import FeedForwardConfig
 from photo3d.paradigms.feedforward.model import FeedForwardTexturer, init_untrained_head
-from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
+from photo3d.gaussians.render import render_gaussian_grid, render_gaussian_rgb
 
 
-def build_model(cfg: FeedForwardConfig, device: str | torch.device = "cpu") -> tuple[FeedForwardTexturer, dict]:
+def build_model(cfg: FeedForwardConfig, device: str | torch.device = "cpu",
+                text: nn.Module | None = None) -> tuple[FeedForwardTexturer, dict]:
     """The network with its text tower and weights, plus a JSON-able record of what runs.
 
     Args:
         cfg: options; ``cfg.weights`` empty = random weights (:func:`~.model.init_untrained_head`).
         device: where the networks live.
+        text: an already built text tower (:class:`~.text.CLIPTextTokens`) instead of
+            ``cfg.text_encoder``.
 
     Returns:
         ``(model, record)``; ``record["is_paper_model"]`` is True only with released weights
@@ -39,8 +42,9 @@ def build_model(cfg: FeedForwardConfig, device: str | torch.device = "cpu") -> t
     from photo3d.paradigms.feedforward.checkpoint import load_unet_weights
     from photo3d.paradigms.feedforward.text import load_text_encoder
 
-    text = load_text_encoder("tiny" if cfg.model == "tiny" and cfg.text_encoder == FeedForwardConfig.text_encoder
-                             else cfg.text_encoder, device)
+    if text is None:
+        tiny_default = cfg.model == "tiny" and cfg.text_encoder == FeedForwardConfig.text_encoder
+        text = load_text_encoder("tiny" if tiny_default else cfg.text_encoder, device)
     model = FeedForwardTexturer(cfg, text).to(device)
     arch = model.arch
     record = {"name": f"TexGaussian octree U-Net ({cfg.model}, {sum(p.numel() for p in model.unet.parameters()) / 1e6:.1f}M)",
@@ -65,7 +69,7 @@ class FeedForwardStrategy:
     Args:
         model: the network (U-Net + head, text tower beside it).
         config: :class:`FeedForwardConfig`.
-        render_kwargs: extra options for :func:`~photo3d.render.gaussians.render_gaussians`.
+        render_kwargs: extra options for :func:`~photo3d.gaussians.render.render_gaussians`.
     """
 
     model: FeedForwardTexturer
@@ -122,16 +126,10 @@ class FeedForwardStrategy:
         """Render every sample's Gaussians at its cameras. Returns ``(views, aux)``."""
         views, targets, counts = [], [], []
         for sample, (g, _materials) in zip(batch, self.gaussians(batch, state)):
-            views.append(self._render(g, self.cameras(sample)))
+            views.append(render_gaussian_rgb(g, self.cameras(sample), **self.render_kwargs))
             targets.append(sample["target"].to(views[-1].device))
             counts.append(len(g))
         return torch.cat(views), {"targets": torch.cat(targets), "gaussians": sum(counts) / len(counts)}
-
-    def _render(self, gaussians: Gaussians, cameras: Cameras) -> torch.Tensor:
-        # fp32 even under bf16 autocast: depth sorting and transmittance products need it
-        with torch.autocast(gaussians.means.device.type, enabled=False):
-            out = render_gaussians(gaussians.map(lambda x: x.float()), cameras, **self.render_kwargs)
-        return out.rgb.clamp(0.0, 1.0)
 
     @torch.no_grad()
     def generate(self, sample: dict, seed: int = 0) -> tuple[Gaussians, torch.Tensor]:
@@ -146,7 +144,8 @@ class FeedForwardStrategy:
         return render_gaussian_grid(g.map(lambda x: x.float()), resolution, **self.render_kwargs)
 
 
-def build_feedforward(cfg: FeedForwardConfig, device: str | torch.device = "cpu", **render_kwargs) -> FeedForwardStrategy:
+def build_feedforward(cfg: FeedForwardConfig, device: str | torch.device = "cpu", text: nn.Module | None = None,
+                      **render_kwargs) -> FeedForwardStrategy:
     """The feed-forward strategy with its network built and weights loaded (:func:`build_model`)."""
-    model, record = build_model(cfg, device)
+    model, record = build_model(cfg, device, text)
     return FeedForwardStrategy(model, cfg, render_kwargs, description=record)

@@ -55,7 +55,7 @@ class FeedForwardTextureModel:
         g, materials = self.model.texture([asset.mesh], [prompt or ""], seed)[0]
         record = {**self.record, "paradigm": "feedforward", "prompt": prompt, "seed": seed,
                   "gaussians": len(g), "points": self.model.arch.infer_points,
-                  "stand_in": not self.record.get("is_paper_model", False),
+                  "standin": not self.record.get("is_paper_model", False),
                   "reference_image_ignored": image is not None}
         return GaussiansResult(gaussians=g.detach(), materials=materials.detach(), record=record)
 
@@ -76,8 +76,16 @@ def build_texturer(weights: str, device: str | torch.device = "cpu", **options) 
     Returns:
         A texturer whose ``texture(asset, prompt, image, seed)`` gives a :class:`GaussiansResult`.
     """
+    from dataclasses import fields
+
+    from photo3d.errors import InputError
     from photo3d.paradigms.feedforward.strategy import build_model
 
+    known = {f.name for f in fields(FeedForwardConfig)} - {"model", "weights"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InputError(f"feed-forward texturer: unknown option(s) {', '.join(unknown)}; "
+                         f"valid: {', '.join(sorted(known))}")
     if weights == "tiny":
         cfg = FeedForwardConfig(**{"model": "tiny", "text_encoder": "tiny", **options})
     else:
