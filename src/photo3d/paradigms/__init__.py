@@ -1,7 +1,8 @@
 """Fine-tuning paradigms: strategies that turn a training sample into rendered views for L_real.
 
-Only the coupled (TRELLIS-style) paradigm ships today: :mod:`photo3d.paradigms.coupled`.
-Imports are lazy so that the CLI can read the torch-free config modules quickly.
+:mod:`photo3d.paradigms.coupled` (TRELLIS-style, Photo3D §4a) and
+:mod:`photo3d.paradigms.feedforward` (TexGaussian on ocnn, §4b). Imports are lazy so that the CLI
+can read the torch-free config modules quickly.
 """
 
 from __future__ import annotations
