@@ -25,6 +25,7 @@ def test_tiny_texturer_puts_gaussians_on_the_surface(bunny_path):
     rec = res.record
     assert rec["standin"] is True and rec["is_paper_model"] is False and rec["reference_image_ignored"] is True
     assert rec["seed"] == 3 and rec["gaussians"] == len(g) and rec["points"] == 8000
+    assert rec["network"]["name"].startswith("TexGaussian octree U-Net (tiny") and rec["network"]["weights"] is None
     again = tex.texture(asset, "a ceramic bunny", None, seed=3)
     assert torch.equal(again.gaussians.colors, g.colors)  # deterministic for a seed
 

@@ -53,9 +53,9 @@ class FeedForwardTextureModel:
             seed: seed of the surface sampling.
         """
         g, materials = self.model.texture([asset.mesh], [prompt or ""], seed)[0]
-        record = {**self.record, "paradigm": "feedforward", "prompt": prompt, "seed": seed,
-                  "gaussians": len(g), "points": self.model.arch.infer_points,
-                  "standin": not self.record.get("is_paper_model", False),
+        paper = bool(self.record.get("is_paper_model", False))
+        record = {"paradigm": "feedforward", "network": self.record, "is_paper_model": paper, "standin": not paper,
+                  "prompt": prompt, "seed": seed, "gaussians": len(g), "points": self.model.arch.infer_points,
                   "reference_image_ignored": image is not None}
         return GaussiansResult(gaussians=g.detach(), materials=materials.detach(), record=record)
 
