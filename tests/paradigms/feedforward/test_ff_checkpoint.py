@@ -71,14 +71,17 @@ def test_tiny_checkpoint_values_round_trip_through_safetensors(tmp_path):
 
 
 def test_a_training_run_checkpoint_loads_its_ema(tmp_path):
+    from photo3d.train.checkpoint import save_checkpoint
+
     arch = ARCHITECTURES["tiny"]
     net = OctreeUNet(arch)
     shadow = {f"unet.{k}": torch.full_like(v, 0.5) for k, v in net.state_dict().items()}
-    torch.save({"modules": {"unet": net.state_dict()}, "ema": {"decay": 0.9, "shadow": shadow}}, tmp_path / "latest.pt")
+    save_checkpoint(tmp_path / "step_0000002.safetensors",
+                    {"step": 2, "modules": {"unet": net.state_dict()}, "ema": {"decay": 0.9, "shadow": shadow}})
     dst = OctreeUNet(arch)
-    assert load_unet_weights(dst, tmp_path).source == "the run's EMA"
+    assert load_unet_weights(dst, tmp_path).source == "the run's EMA"  # the folder's latest.safetensors
     assert all((v == 0.5).all() for v in dst.state_dict().values())
-    assert load_unet_weights(dst, tmp_path / "latest.pt", copy="model").source == "the run's weights"
+    assert load_unet_weights(dst, tmp_path / "step_0000002.safetensors", copy="model").source == "the run's weights"
     assert torch.equal(dst.conv.bias, net.conv.bias)
 
 
@@ -93,3 +96,6 @@ def test_wrong_architecture_and_missing_files(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match="not a readable checkpoint"):
         read_state_dict(tmp_path / "bad.safetensors")
+    (tmp_path / "old.pt").write_bytes(b"pickle")
+    with pytest.raises(InputError, match="does not unpickle"):
+        read_state_dict(tmp_path / "old.pt")

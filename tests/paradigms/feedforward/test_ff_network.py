@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from conftest import box_mesh
+from ff_meshes import box_mesh
 from photo3d.errors import InputError, WeightsNotFoundError
 from photo3d.paradigms.feedforward import FeedForwardConfig
 from photo3d.paradigms.feedforward.config import ARCHITECTURES
@@ -113,9 +113,10 @@ def test_text_tokens_pad_with_zeros_and_keep_the_end_token():
     assert not torch.allclose(out[0], out[1])
 
 
-def test_missing_clip_weights_say_how_to_get_them(tmp_path):
-    with pytest.raises(WeightsNotFoundError, match=r"huggingface-cli download openai/clip-vit-large-patch14"):
-        load_text_encoder(str(tmp_path / "nowhere"))
+def test_missing_clip_weights_say_how_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOTO3D_CLIP_L14", str(tmp_path / "nowhere"))
+    with pytest.raises(WeightsNotFoundError, match=r"huggingface-cli download openai/clip-vit-large-patch14.*PHOTO3D_CLIP_L14"):
+        load_text_encoder()
 
 
 def test_the_text_width_must_match_the_unet():

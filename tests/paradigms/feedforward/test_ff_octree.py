@@ -6,17 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from ff_meshes import box_mesh
 from photo3d.assets import Mesh, load_asset
 from photo3d.errors import AssetError
 from photo3d.paradigms.feedforward.octree import WORLD_TO_NET, build_octree_batch, frame_scale, mesh_points
-
-
-def _box(half=(0.5, 0.2, 0.3)) -> Mesh:
-    hx, hy, hz = half
-    v = np.array([[x, y, z] for x in (-hx, hx) for y in (-hy, hy) for z in (-hz, hz)], float)
-    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
-    return Mesh(vertices=v, faces=f)
 
 
 def test_world_to_network_axes_turn_z_up_into_y_up():
@@ -26,7 +19,7 @@ def test_world_to_network_axes_turn_z_up_into_y_up():
 
 
 def test_leaf_centres_sit_on_the_surface_in_world_coordinates():
-    box = _box()
+    box = box_mesh()
     b = build_octree_batch([box], 20000, depth=6, full_depth=3)
     voxel = b.voxel_size[0]
     assert voxel == pytest.approx(2 / 64)
@@ -50,12 +43,12 @@ def test_voxel_centres_not_corners():
 
 
 def test_unit_sphere_frame_and_batches():
-    box = _box((0.25, 0.1, 0.1))
+    box = box_mesh((0.25, 0.1, 0.1))
     s = frame_scale(box.vertices, "unit_sphere")
     assert s == pytest.approx(1 / np.linalg.norm([0.25, 0.1, 0.1]))
     pts, _nrm, _ = mesh_points(box, 1000, "unit_sphere", seed=0)
     assert float(pts.norm(dim=1).max()) <= 1.0
-    b = build_octree_batch([box, _box()], 8000, depth=5, full_depth=2, normalize="unit_sphere", seeds=[3, 4])
+    b = build_octree_batch([box, box_mesh()], 8000, depth=5, full_depth=2, normalize="unit_sphere", seeds=[3, 4])
     assert len(b.counts) == 2 and sum(b.counts) == len(b.centres) == len(b.features)
     assert b.scales[0] == pytest.approx(s)
     first = b.centres[: b.counts[0]].numpy()
@@ -73,6 +66,6 @@ def test_seeds_fix_the_points():
 
 def test_meshes_outside_the_octree_are_refused():
     with pytest.raises(AssetError, match=r"outside the octree.*--normalize unit_sphere"):
-        mesh_points(_box((3.0, 1.0, 1.0)), 100, "none", seed=0)
-    pts, _, s = mesh_points(_box((3.0, 1.0, 1.0)), 100, "unit_sphere", seed=0)
+        mesh_points(box_mesh((3.0, 1.0, 1.0)), 100, "none", seed=0)
+    pts, _, s = mesh_points(box_mesh((3.0, 1.0, 1.0)), 100, "unit_sphere", seed=0)
     assert s < 1 and float(pts.abs().max()) < 1

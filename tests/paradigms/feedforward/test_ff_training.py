@@ -9,7 +9,7 @@ import torch
 
 from photo3d.paradigms import Paradigm
 from photo3d.paradigms.feedforward import build_feedforward
-from photo3d.render.gaussians import render_gaussians
+from photo3d.gaussians import render_gaussians
 from photo3d.train.config import TrainConfig
 from photo3d.train.dataset import Photo3DMVDataset
 from photo3d.train.loop import train

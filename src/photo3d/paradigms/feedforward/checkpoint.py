@@ -8,8 +8,12 @@ Layouts read (all from local files):
   it), possibly ``text_encoder.model.<OpenAI CLIP text key>`` (the frozen CLIP tower, which we
   load from its own files instead) and a ``module.`` prefix from DDP.
 * a bare U-Net state dict (``conv_in.weights``, ...);
-* a ``photo3d train feedforward`` checkpoint (``checkpoints/*.pt``: ``modules.unet`` and the EMA
-  ``shadow`` under ``unet.``).
+* a ``photo3d train feedforward`` checkpoint (``checkpoints/*.safetensors``, read with
+  :func:`photo3d.train.checkpoint.load_checkpoint`: ``modules.unet`` and the EMA ``shadow``
+  under ``unet.``).
+
+Only ``.safetensors`` files are read (nothing is unpickled); the released checkpoints are
+safetensors.
 
 Our module names equal TexGaussian's (:mod:`.unet`), and ocnn 2.2.0-2.3.3 keep the parameter
 names and shapes the checkpoints imply (``OctreeConv.weights [27, C_in, C_out]`` + ``bias``,
@@ -29,10 +33,12 @@ from torch import nn
 
 from photo3d._optional import require
 from photo3d.errors import InputError, WeightsNotFoundError
+from photo3d.train.checkpoint import FORMAT as CHECKPOINT_FORMAT
+from photo3d.train.checkpoint import load_checkpoint
 
 COPIES = {"ema": "ema_model.", "model": "model."}
 TEXT_PREFIX = "text_encoder."
-FILE_NAMES = ("model.safetensors", "PBR_model.safetensors", "pytorch_model.bin", "latest.pt")
+FILE_NAMES = ("model.safetensors", "PBR_model.safetensors", "latest.safetensors")
 
 
 @dataclass
@@ -74,18 +80,20 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return p
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """All tensors of a ``.safetensors`` / ``.pt`` / ``.bin`` checkpoint, on the CPU."""
+def read_state_dict(path: str | os.PathLike) -> dict:
+    """All tensors of a ``.safetensors`` checkpoint on the CPU (a training run's: its state tree)."""
     p = resolve_checkpoint(path)
+    if p.suffix != ".safetensors":
+        raise InputError(f"{p}: not a .safetensors file; photo3d does not unpickle .pt/.bin checkpoints (they can "
+                         "run code); convert it with safetensors.torch.save_file")
+    st = require("safetensors", "reading .safetensors checkpoints")
     try:
-        if p.suffix == ".safetensors":
-            return dict(require("safetensors.torch", "reading .safetensors checkpoints").load_file(str(p), device="cpu"))
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any decoder failure (SafetensorError, pickle, ...) = unreadable
+        with st.safe_open(str(p), framework="pt", device="cpu") as fh:
+            run = (fh.metadata() or {}).get("format") == CHECKPOINT_FORMAT
+            state = None if run else {k: fh.get_tensor(k) for k in fh.keys()}
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (SafetensorError, truncation, ...) = unreadable
         raise InputError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from exc
-    if not isinstance(state, dict):
-        raise InputError(f"{p}: holds a {type(state).__name__}, not a state dict")
-    return state
+    return load_checkpoint(p) if run else state
 
 
 def unet_state(state: dict, copy: str = "ema") -> tuple[dict[str, torch.Tensor], str, dict[str, int], list[str]]:

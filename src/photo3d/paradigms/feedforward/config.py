@@ -16,6 +16,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from photo3d.config import TypedConfig
+from photo3d.errors import ConfigError
+
 CLIP_L14 = "openai/clip-vit-large-patch14"
 RIG_FOV = 39.6
 
@@ -56,13 +59,13 @@ ARCHITECTURES: dict[str, Architecture] = {
 
 
 @dataclass
-class FeedForwardConfig:
+class FeedForwardConfig(TypedConfig):
     """Photo3D §4(b): a feed-forward texturer on the mesh's octree, fine-tuned with L_real."""
 
     model: Literal["texgaussian", "tiny"] = field(default="texgaussian", metadata={"help": "network: texgaussian (the released PBR model's size) or tiny (random toy model for smoke runs)"})
-    weights: str = field(default="", metadata={"help": "local TexGaussian / Photo3D checkpoint (.safetensors, .pt, or a folder with model.safetensors); empty = random weights (labelled untrained)"})
+    weights: str = field(default="", metadata={"help": "local TexGaussian / Photo3D checkpoint (.safetensors, or a folder with model.safetensors); empty = random weights (labelled untrained)"})
     weights_copy: Literal["ema", "model"] = field(default="ema", metadata={"help": "which copy of a checkpoint holding both to load: ema_model.* (as the released inference) or model.*"})
-    text_encoder: str = field(default=CLIP_L14, metadata={"help": "CLIP text tower: hub id or local folder (local files only; PHOTO3D_CLIP_L14 overrides), or 'tiny' (random, for tests)"})
+    text_encoder: str = field(default=CLIP_L14, metadata={"help": "CLIP text tower: hub id or local folder (local files only; PHOTO3D_CLIP_L14 points the default at a folder), or 'tiny' (random, for tests; the default of --model tiny)"})
     depth: int = field(default=0, metadata={"help": "octree depth of the Gaussians (0 = the model's: 8 texgaussian, 6 tiny)"})
     train_points: int = field(default=0, metadata={"help": "surface points per mesh in training (0 = the model's: 100k texgaussian)"})
     infer_points: int = field(default=0, metadata={"help": "surface points per mesh at inference (0 = the model's: 200k texgaussian)"})
@@ -73,15 +76,15 @@ class FeedForwardConfig:
     text_dropout: float = field(default=0.0, metadata={"help": "probability of training a sample with the empty prompt (released fine-tune: 0)"})
 
     def __post_init__(self) -> None:
-        if self.model not in ARCHITECTURES:
-            raise ValueError(f"model must be one of {sorted(ARCHITECTURES)}, got {self.model!r}")
+        super().__post_init__()
         if not 0.0 <= self.text_dropout < 1.0:
-            raise ValueError(f"text_dropout must be in [0, 1), got {self.text_dropout}")
+            raise ConfigError(f"FeedForwardConfig.text_dropout = {self.text_dropout}: expected a number in [0, 1)")
         if not 0.0 < self.splat_fov_deg < 180.0:
-            raise ValueError(f"splat_fov_deg must be in (0, 180), got {self.splat_fov_deg}")
+            raise ConfigError(f"FeedForwardConfig.splat_fov_deg = {self.splat_fov_deg}: expected degrees in (0, 180)")
         arch = ARCHITECTURES[self.model]
         if self.depth and not arch.full_depth < self.depth <= 10:
-            raise ValueError(f"depth must be in ({arch.full_depth}, 10] for model {self.model!r}, got {self.depth}")
+            raise ConfigError(f"FeedForwardConfig.depth = {self.depth}: expected 0 or ({arch.full_depth}, 10] "
+                              f"for model {self.model!r}")
 
     @property
     def architecture(self) -> Architecture:
@@ -93,7 +96,3 @@ class FeedForwardConfig:
             "train_points": self.train_points or arch.train_points,
             "infer_points": self.infer_points or arch.infer_points,
         })  # fmt: skip
-
-    def to_dict(self) -> dict:
-        """JSON-able dict of all options."""
-        return asdict(self)

@@ -15,17 +15,14 @@ is the only one, as in OpenAI's code.
 
 from __future__ import annotations
 
-import os
-
 import torch
 from torch import nn
 
 from photo3d._optional import require
-from photo3d.errors import WeightsNotFoundError
 from photo3d.paradigms.feedforward.config import CLIP_L14
 
 CONTEXT_LENGTH = 77
-ENV = "PHOTO3D_CLIP_L14"
+KNOWN_NAME = "clip-vit-l14"  # its entry in photo3d.encoders.registry (weights id, PHOTO3D_CLIP_L14)
 
 
 class CLIPTextTokens(nn.Module):
@@ -73,29 +70,27 @@ class CLIPTextTokens(nn.Module):
 def load_text_encoder(name_or_path: str = CLIP_L14, device: str | torch.device = "cpu") -> CLIPTextTokens:
     """Load the CLIP text tower from local files (``"tiny"`` = :func:`tiny_text_encoder`).
 
-    ``PHOTO3D_CLIP_L14`` points the default id at a local folder; ``PHOTO3D_ALLOW_DOWNLOAD=1``
-    lets ``transformers`` download.
+    Weights follow the one local-only policy of :func:`photo3d.encoders.registry.from_pretrained`:
+    ``PHOTO3D_CLIP_L14`` points the default at a local folder, ``PHOTO3D_ALLOW_DOWNLOAD=1`` lets
+    ``transformers`` download.
 
     Raises:
         WeightsNotFoundError: the files are not available locally (one line saying how to get them).
     """
     if name_or_path == "tiny":
         return tiny_text_encoder().to(device)
+    from photo3d.encoders.registry import from_pretrained, weights_source
+
     tf = require("transformers", "the CLIP text encoder")
-    source = (os.environ.get(ENV) or name_or_path) if name_or_path == CLIP_L14 else name_or_path
-    allow = os.environ.get("PHOTO3D_ALLOW_DOWNLOAD") == "1"
-    try:
-        tokenizer = tf.CLIPTokenizer.from_pretrained(source, local_files_only=not allow)
-        model = tf.CLIPTextModel.from_pretrained(source, local_files_only=not allow)
-    except (OSError, ValueError) as exc:
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise WeightsNotFoundError(
-            f"CLIP text encoder {name_or_path!r} not found locally ({reason}); download it with "
-            f"`huggingface-cli download {CLIP_L14}` (or set PHOTO3D_ALLOW_DOWNLOAD=1), set {ENV}=/path, "
-            f"or pass --text-encoder tiny for a random test tower"
-        ) from exc
-    name = name_or_path if source == name_or_path else f"{name_or_path} ({source})"
-    return CLIPTextTokens(model, tokenizer, name, is_paper_model=name_or_path == CLIP_L14).to(device)
+    name = KNOWN_NAME if name_or_path in (CLIP_L14, KNOWN_NAME) else name_or_path
+    what = "CLIP ViT-L/14 text encoder (or --text-encoder tiny for a random test tower)"
+    tokenizer = from_pretrained(tf.CLIPTokenizer, name, what)
+    model = from_pretrained(tf.CLIPTextModel, name, what)
+    source = weights_source(name)
+    label = CLIP_L14 if name == KNOWN_NAME else name
+    if source not in (label, CLIP_L14):
+        label = f"{label} ({source})"
+    return CLIPTextTokens(model, tokenizer, label, is_paper_model=name == KNOWN_NAME).to(device)
 
 
 def tiny_tokenizer():

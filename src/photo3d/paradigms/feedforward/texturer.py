@@ -8,25 +8,12 @@ mesh render matches the Gaussian render.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from photo3d.paradigms.feedforward.config import FeedForwardConfig
-
-try:
-    from photo3d.texture.base import GaussiansResult
-except ImportError:  # the texturing command is not in this build: same fields, see the texture interface
-    from photo3d.gaussians.model import Gaussians
-
-    @dataclass
-    class GaussiansResult:  # type: ignore[no-redef]
-        """Gaussians on the mesh surface (TRELLIS frame) + optional ``[G, 2]`` roughness/metallic."""
-
-        gaussians: Gaussians
-        materials: torch.Tensor | None = None
-        record: dict = field(default_factory=dict)
+from photo3d.texture.base import GaussiansResult
 
 
 class FeedForwardTextureModel:
