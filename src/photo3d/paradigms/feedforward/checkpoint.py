@@ -53,7 +53,7 @@ class LoadReport:
 
     def __str__(self) -> str:
         ign = "; ".join(f"skipped {n} {k}" for k, n in self.ignored.items())
-        un = ", ".join(self.unmatched[:8]) + (f" (+{len(self.unmatched) - 8} more)" if len(self.unmatched) > 8 else "")
+        un = _listing(self.unmatched, 8, ", ")
         return (f"{self.path}: loaded {self.loaded} U-Net tensors from {self.source}"
                 + (f"; {ign}" if ign else "") + f"; unmatched keys: {un or 'none'}")
 
@@ -72,11 +72,13 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
         cands = sorted(p.glob("*.safetensors"))
         if len(cands) == 1:
             return cands[0]
-        raise WeightsNotFoundError(f"{p}: no checkpoint inside (looked for {', '.join(FILE_NAMES)} or one *.safetensors)")
+        raise WeightsNotFoundError(
+            f"{p}: no checkpoint inside (looked for {', '.join(FILE_NAMES)} or one *.safetensors)")
     if not p.is_file():
         raise WeightsNotFoundError(
-            f"{p}: no such checkpoint; download TexGaussian's PBR_model.safetensors (huggingface.co/ymxbj/TexGaussian) "
-            "or Photo3D's TexGaussian/model.safetensors (huggingface.co/LaPetitRose/Photo3D_models) and pass its path")
+            f"{p}: no such checkpoint; download TexGaussian's PBR_model.safetensors "
+            "(huggingface.co/ymxbj/TexGaussian) or Photo3D's TexGaussian/model.safetensors "
+            "(huggingface.co/LaPetitRose/Photo3D_models) and pass its path")
     return p
 
 
@@ -84,14 +86,14 @@ def read_state_dict(path: str | os.PathLike) -> dict:
     """All tensors of a ``.safetensors`` checkpoint on the CPU (a training run's: its state tree)."""
     p = resolve_checkpoint(path)
     if p.suffix != ".safetensors":
-        raise InputError(f"{p}: not a .safetensors file; photo3d does not unpickle .pt/.bin checkpoints (they can "
-                         "run code); convert it with safetensors.torch.save_file")
+        raise InputError(f"{p}: not a .safetensors file; photo3d does not unpickle .pt/.bin checkpoints "
+                         "(they can run code); convert it with safetensors.torch.save_file")
     st = require("safetensors", "reading .safetensors checkpoints")
     try:
         with st.safe_open(str(p), framework="pt", device="cpu") as fh:
             run = (fh.metadata() or {}).get("format") == CHECKPOINT_FORMAT
             state = None if run else {k: fh.get_tensor(k) for k in fh.keys()}
-    except Exception as exc:  # noqa: BLE001 - any decoder failure (SafetensorError, truncation, ...) = unreadable
+    except Exception as exc:  # noqa: BLE001 - any decoder failure (SafetensorError, ...) = unreadable
         raise InputError(f"{p}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from exc
     return load_checkpoint(p) if run else state
 
@@ -109,7 +111,8 @@ def unet_state(state: dict, copy: str = "ema") -> tuple[dict[str, torch.Tensor],
     if "modules" in state and isinstance(state.get("modules"), dict):  # photo3d train checkpoint
         shadow = state.get("ema", {}).get("shadow", {})
         if copy == "ema" and shadow:
-            return {k[len("unet."):]: v for k, v in shadow.items() if k.startswith("unet.")}, "the run's EMA", {}, []
+            ema = {k[len("unet."):]: v for k, v in shadow.items() if k.startswith("unet.")}
+            return ema, "the run's EMA", {}, []
         return dict(state["modules"]["unet"]), "the run's weights", {}, []
     state = {k[len("module."):] if k.startswith("module.") else k: v for k, v in state.items()}
     tops = Counter(k.split(".", 1)[0] + "." for k in state)
@@ -152,14 +155,24 @@ def load_unet_weights(unet: nn.Module, path: str | os.PathLike, copy: str = "ema
     sd, source, ignored, other = unet_state(state, copy)
     own = unet.state_dict()
     missing = [k for k in own if k not in sd]
-    wrong = [f"{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in sd and sd[k].shape != own[k].shape]
+    wrong = [f"{k} {tuple(sd[k].shape)} vs {tuple(own[k].shape)}"
+             for k in own if k in sd and sd[k].shape != own[k].shape]
     if missing or wrong:
         arch = getattr(unet, "arch", None)
         size = f"{arch.model_channels}x{arch.channel_mult}" if arch is not None else "this"
-        parts = ([f"{len(missing)} missing ({', '.join(missing[:4])}{', ...' if len(missing) > 4 else ''})"] if missing else []) + \
-                ([f"{len(wrong)} of another shape ({'; '.join(wrong[:3])}{'; ...' if len(wrong) > 3 else ''})"] if wrong else [])
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing ({_listing(missing, 4, ', ')})")
+        if wrong:
+            parts.append(f"{len(wrong)} of another shape ({_listing(wrong, 3, '; ')})")
         raise InputError(f"{path}: does not fit the {size} octree U-Net: {', '.join(parts)}; "
                          "pick the matching --model or check the file")
     unmatched = sorted(other + [k for k in sd if k not in own])
     unet.load_state_dict({k: sd[k] for k in own}, strict=True)
     return LoadReport(str(path), source, len(own), ignored, unmatched)
+
+
+def _listing(items: list[str], n: int, sep: str) -> str:
+    """The first ``n`` items, then how many more."""
+    more = f"{sep}... (+{len(items) - n} more)" if len(items) > n else ""
+    return sep.join(items[:n]) + more

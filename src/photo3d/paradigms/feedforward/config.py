@@ -78,13 +78,15 @@ class FeedForwardConfig(TypedConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.text_dropout < 1.0:
-            raise ConfigError(f"FeedForwardConfig.text_dropout = {self.text_dropout}: expected a number in [0, 1)")
+            raise ConfigError(f"FeedForwardConfig.text_dropout = {self.text_dropout}: "
+                              "expected a number in [0, 1)")
         if not 0.0 < self.splat_fov_deg < 180.0:
-            raise ConfigError(f"FeedForwardConfig.splat_fov_deg = {self.splat_fov_deg}: expected degrees in (0, 180)")
+            raise ConfigError(f"FeedForwardConfig.splat_fov_deg = {self.splat_fov_deg}: "
+                              "expected degrees in (0, 180)")
         arch = ARCHITECTURES[self.model]
         if self.depth and not arch.full_depth < self.depth <= 10:
-            raise ConfigError(f"FeedForwardConfig.depth = {self.depth}: expected 0 or ({arch.full_depth}, 10] "
-                              f"for model {self.model!r}")
+            raise ConfigError(f"FeedForwardConfig.depth = {self.depth}: expected 0 or "
+                              f"({arch.full_depth}, 10] for model {self.model!r}")
 
     @property
     def architecture(self) -> Architecture:

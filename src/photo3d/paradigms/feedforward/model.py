@@ -37,7 +37,8 @@ def splat_multiplier(splat_fov_deg: float) -> float:
     return math.tan(math.radians(RIG_FOV) / 2) / math.tan(math.radians(splat_fov_deg) / 2)
 
 
-def leaf_gaussians(raw: torch.Tensor, centres: torch.Tensor, scale: float, k: float = 1.0) -> tuple[Gaussians, torch.Tensor]:
+def leaf_gaussians(raw: torch.Tensor, centres: torch.Tensor, scale: float,
+                   k: float = 1.0) -> tuple[Gaussians, torch.Tensor]:
     """One object's Gaussians (world frame) and materials from its U-Net outputs.
 
     Args:
@@ -93,8 +94,9 @@ class FeedForwardTexturer(nn.Module):
         self.cfg = cfg
         self.arch: Architecture = cfg.architecture
         if text_encoder.width != self.arch.context_dim:
-            raise InputError(f"text encoder width {text_encoder.width} != U-Net context width {self.arch.context_dim} "
-                             f"(model {cfg.model!r} needs {'CLIP ViT-L/14' if cfg.model == 'texgaussian' else 'the tiny tower'})")
+            needs = "CLIP ViT-L/14" if cfg.model == "texgaussian" else "the tiny tower"
+            raise InputError(f"text encoder width {text_encoder.width} != U-Net context width "
+                             f"{self.arch.context_dim} (model {cfg.model!r} needs {needs})")
         self.unet = OctreeUNet(self.arch, min_group_channels=cfg.gn_min_group_channels)
         self.unet.set_checkpointing(cfg.checkpointing)
         object.__setattr__(self, "text_encoder", text_encoder)  # not a submodule: not in state_dict
@@ -112,10 +114,8 @@ class FeedForwardTexturer(nn.Module):
     def forward(self, batch: OctreeBatch, context: torch.Tensor) -> list[tuple[Gaussians, torch.Tensor]]:
         """Per object ``(gaussians, materials [G, 2])`` from an octree batch and ``context [B, 77, D]``."""
         raw = self.unet(batch.features, batch.octree, context.to(batch.features.device))
-        out = []
-        for r, c, s in zip(torch.split(raw, batch.counts), torch.split(batch.centres, batch.counts), batch.scales):
-            out.append(leaf_gaussians(r, c, s, self.k))
-        return out
+        pieces = zip(torch.split(raw, batch.counts), torch.split(batch.centres, batch.counts), batch.scales)
+        return [leaf_gaussians(r, c, s, self.k) for r, c, s in pieces]
 
     @torch.no_grad()
     def texture(self, meshes: list, prompts: list[str], seed: int = 0) -> list[tuple[Gaussians, torch.Tensor]]:

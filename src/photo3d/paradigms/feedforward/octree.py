@@ -117,14 +117,17 @@ def build_octree_batch(meshes: list, n_points: int, depth: int, full_depth: int,
         octree.build_octree(points)
         octrees.append(octree)
         scales.append(s)
-    octree = octrees[0] if len(octrees) == 1 else ocnn.octree.Octree.init_like(octrees[0]).merge_octrees(octrees)
+    if len(octrees) == 1:
+        octree = octrees[0]
+    else:
+        octree = ocnn.octree.Octree.init_like(octrees[0]).merge_octrees(octrees)
     octree.construct_all_neigh()
     counts = [int(o.nnum_nempty[depth]) for o in octrees]
     x, y, z, _ = octree.xyzb(depth, nempty=True)
     ijk = torch.stack([x, y, z], dim=1).to(torch.float64)
     net = (ijk + 0.5) * (2.0 / 2**depth) - 1.0
-    inv_s = torch.repeat_interleave(torch.tensor([1.0 / s for s in scales], dtype=torch.float64, device=net.device),
-                                    torch.tensor(counts, device=net.device))
+    per_object = torch.tensor([1.0 / s for s in scales], dtype=torch.float64, device=net.device)
+    inv_s = torch.repeat_interleave(per_object, torch.tensor(counts, device=net.device))
     world = (net @ torch.from_numpy(WORLD_TO_NET).to(net)) * inv_s[:, None]  # A^T p for row vectors: p @ A
     features = octree.get_input_feature("ND", nempty=True).float()
     return OctreeBatch(octree, features, world.float(), counts, scales, depth)

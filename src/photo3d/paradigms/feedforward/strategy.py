@@ -47,10 +47,10 @@ def build_model(cfg: FeedForwardConfig, device: str | torch.device = "cpu",
         text = load_text_encoder("tiny" if tiny_default else cfg.text_encoder, device)
     model = FeedForwardTexturer(cfg, text).to(device)
     arch = model.arch
-    record = {"name": f"TexGaussian octree U-Net ({cfg.model}, {sum(p.numel() for p in model.unet.parameters()) / 1e6:.1f}M)",
-              "depth": arch.depth, "full_depth": arch.full_depth, "train_points": arch.train_points,
-              "infer_points": arch.infer_points, "normalize": cfg.normalize, "splat_multiplier": round(model.k, 6),
-              "text_encoder": text.describe()}
+    params = sum(p.numel() for p in model.unet.parameters()) / 1e6
+    record = {"name": f"TexGaussian octree U-Net ({cfg.model}, {params:.1f}M)", "depth": arch.depth,
+              "full_depth": arch.full_depth, "train_points": arch.train_points, "infer_points": arch.infer_points,
+              "normalize": cfg.normalize, "splat_multiplier": round(model.k, 6), "text_encoder": text.describe()}
     if cfg.weights:
         report = load_unet_weights(model.unet, cfg.weights, cfg.weights_copy)
         record.update(weights=report.to_dict(), weights_line=str(report),
@@ -144,8 +144,8 @@ class FeedForwardStrategy:
         return render_gaussian_grid(g.map(lambda x: x.float()), resolution, **self.render_kwargs)
 
 
-def build_feedforward(cfg: FeedForwardConfig, device: str | torch.device = "cpu", text: nn.Module | None = None,
-                      **render_kwargs) -> FeedForwardStrategy:
+def build_feedforward(cfg: FeedForwardConfig, device: str | torch.device = "cpu",
+                      text: nn.Module | None = None, **render_kwargs) -> FeedForwardStrategy:
     """The feed-forward strategy with its network built and weights loaded (:func:`build_model`)."""
     model, record = build_model(cfg, device, text)
     return FeedForwardStrategy(model, cfg, render_kwargs, description=record)

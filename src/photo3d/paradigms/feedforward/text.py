@@ -43,7 +43,8 @@ class CLIPTextTokens(nn.Module):
         self.is_paper_model = is_paper_model
         self.width = int(model.config.hidden_size)
         if int(model.config.max_position_embeddings) < CONTEXT_LENGTH:
-            raise ValueError(f"{name}: needs {CONTEXT_LENGTH} positions, has {model.config.max_position_embeddings}")
+            raise ValueError(f"{name}: needs {CONTEXT_LENGTH} positions, "
+                             f"has {model.config.max_position_embeddings}")
 
     def train(self, mode: bool = True) -> CLIPTextTokens:
         return super().train(False)  # frozen: dropout etc. stay off
@@ -109,10 +110,10 @@ def tiny_text_encoder(width: int = 32, seed: int = 0) -> CLIPTextTokens:
     """A random 2-layer ``CLIPTextModel`` (77 positions, ``width`` channels) with :func:`tiny_tokenizer`."""
     tf = require("transformers", "the tiny CLIP text encoder")
     tokenizer = tiny_tokenizer()
-    cfg = tf.CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=width, intermediate_size=2 * width,
-                            num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=CONTEXT_LENGTH,
-                            projection_dim=width, bos_token_id=len(tokenizer) - 2, eos_token_id=len(tokenizer) - 1,
-                            pad_token_id=0)
+    n = len(tokenizer)
+    cfg = tf.CLIPTextConfig(vocab_size=n, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=2,
+                            num_attention_heads=2, max_position_embeddings=CONTEXT_LENGTH, projection_dim=width,
+                            bos_token_id=n - 2, eos_token_id=n - 1, pad_token_id=0)
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

@@ -30,7 +30,8 @@ class FeedForwardTextureModel:
         self.model = model
         self.record = record
 
-    def texture(self, asset, prompt: str, image: torch.Tensor | None = None, seed: int = 0) -> GaussiansResult:
+    def texture(self, asset, prompt: str, image: torch.Tensor | None = None,
+                seed: int = 0) -> GaussiansResult:
         """Gaussians + materials for a world-frame asset (one forward pass, ``infer_points`` samples).
 
         Args:
@@ -41,9 +42,9 @@ class FeedForwardTextureModel:
         """
         g, materials = self.model.texture([asset.mesh], [prompt or ""], seed)[0]
         paper = bool(self.record.get("is_paper_model", False))
-        record = {"paradigm": "feedforward", "network": self.record, "is_paper_model": paper, "standin": not paper,
-                  "prompt": prompt, "seed": seed, "gaussians": len(g), "points": self.model.arch.infer_points,
-                  "reference_image_ignored": image is not None}
+        record = {"paradigm": "feedforward", "network": self.record, "is_paper_model": paper,
+                  "standin": not paper, "prompt": prompt, "seed": seed, "gaussians": len(g),
+                  "points": self.model.arch.infer_points, "reference_image_ignored": image is not None}
         return GaussiansResult(gaussians=g.detach(), materials=materials.detach(), record=record)
 
 

@@ -34,6 +34,10 @@ def _conv(ocnn, cin: int, cout: int, stride: int = 1) -> nn.Module:
     return ocnn.nn.OctreeConv(cin, cout, kernel_size=[3], stride=stride, nempty=True, use_bias=True)
 
 
+def _group_norm(ocnn, channels: int, min_group_channels: int) -> nn.Module:
+    return ocnn.nn.OctreeGroupNorm(channels, group=32, nempty=True, min_group_channels=min_group_channels)
+
+
 class _Checkpointed(nn.Module):
     """Runs ``forward`` under activation checkpointing while training (when enabled)."""
 
@@ -57,9 +61,8 @@ class ResnetBlock(_Checkpointed):
     def __init__(self, cin: int, cout: int, skip_scale: float, min_group_channels: int = 4) -> None:
         super().__init__()
         ocnn = import_ocnn()
-        gn = lambda c: ocnn.nn.OctreeGroupNorm(c, group=32, nempty=True, min_group_channels=min_group_channels)  # noqa: E731
-        self.norm1, self.conv1 = gn(cin), _conv(ocnn, cin, cout)
-        self.norm2, self.conv2 = gn(cout), _conv(ocnn, cout, cout)
+        self.norm1, self.conv1 = _group_norm(ocnn, cin, min_group_channels), _conv(ocnn, cin, cout)
+        self.norm2, self.conv2 = _group_norm(ocnn, cout, min_group_channels), _conv(ocnn, cout, cout)
         self.shortcut = nn.Identity() if cin == cout else ocnn.modules.Conv1x1(cin, cout, use_bias=True)
         self.skip_scale = skip_scale
 
@@ -82,7 +85,8 @@ class CrossAttention(_Checkpointed):
     def __init__(self, dim: int, num_heads: int, context_dim: int) -> None:
         super().__init__()
         self.cross_norm = nn.LayerNorm(dim)
-        self.cross_attn = nn.MultiheadAttention(dim, num_heads, kdim=context_dim, vdim=context_dim, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(dim, num_heads, kdim=context_dim, vdim=context_dim,
+                                                batch_first=True)
 
     def forward(self, x: torch.Tensor, octree, depth: int, context: torch.Tensor) -> torch.Tensor:
         """``x [N_depth, dim]``, ``context [B, T, context_dim]`` -> ``[N_depth, dim]``."""
@@ -129,7 +133,8 @@ class MidBlock(nn.Module):
     def __init__(self, dim: int, layers: int, attention: bool, arch: Architecture, skip_scale: float,
                  min_group_channels: int) -> None:
         super().__init__()
-        self.nets = nn.ModuleList(ResnetBlock(dim, dim, skip_scale, min_group_channels) for _ in range(layers + 1))
+        self.nets = nn.ModuleList(ResnetBlock(dim, dim, skip_scale, min_group_channels)
+                                  for _ in range(layers + 1))
         self.attns = nn.ModuleList(_attention(attention, dim, arch) for _ in range(layers))
 
     def forward(self, x, octree, depth: int, context) -> torch.Tensor:
@@ -181,7 +186,8 @@ class OctreeUNet(nn.Module):
         skip_scale: ResNet output scale (released sqrt(0.5)).
     """
 
-    def __init__(self, arch: Architecture, min_group_channels: int = 4, skip_scale: float = math.sqrt(0.5)) -> None:
+    def __init__(self, arch: Architecture, min_group_channels: int = 4,
+                 skip_scale: float = math.sqrt(0.5)) -> None:
         super().__init__()
         ocnn = import_ocnn()
         self.arch = arch
@@ -201,7 +207,7 @@ class OctreeUNet(nn.Module):
             UpBlock(up[max(i - 1, 0)], down[max(-2 - i, -levels)], up[i], arch.layers_per_block + 1,
                     arch.up_attention[i], i < levels - 1, arch, skip_scale, min_group_channels)
             for i in range(levels))
-        self.norm_out = ocnn.nn.OctreeGroupNorm(up[-1], group=32, nempty=True, min_group_channels=min_group_channels)
+        self.norm_out = _group_norm(ocnn, up[-1], min_group_channels)
         self.conv_out = _conv(ocnn, up[-1], arch.out_channels)
         self.conv = _conv(ocnn, arch.out_channels, arch.out_channels)
 
@@ -212,7 +218,7 @@ class OctreeUNet(nn.Module):
                 m.use_checkpoint = enabled
 
     def forward(self, x: torch.Tensor, octree, context: torch.Tensor) -> torch.Tensor:
-        """``x [N_D, in_channels]`` (leaf features), ``context [B, T, context_dim]`` -> ``[N_D, out_channels]``."""
+        """``x [N_D, in_channels]`` leaf features, ``context [B, T, context_dim]`` -> ``[N_D, out_channels]``."""
         depth = octree.depth
         x = self.conv_in(x, octree, depth)
         skips = [x]
