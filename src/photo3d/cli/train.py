@@ -41,19 +41,19 @@ class ParadigmCommand:
     help: str
     config: type
     example: str
-    build: Callable  # (paradigm config, device) -> Paradigm with a ``description`` dict
+    build: Callable  # (paradigm config, device, TrainConfig) -> Paradigm (optionally .description, .export)
     train_defaults: dict = field(default_factory=dict)
     train_skip: tuple[str, ...] = ()  # run options the paradigm has no use for
     loss_defaults: dict = field(default_factory=dict)
 
 
-def _build_coupled(cfg, device):
+def _build_coupled(cfg, device, run):
     from photo3d.paradigms.coupled import build_coupled
 
     return build_coupled(cfg, device)
 
 
-def _build_feedforward(cfg, device):
+def _build_feedforward(cfg, device, run):
     from photo3d.paradigms.feedforward import build_feedforward
 
     return build_feedforward(cfg, device)
@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     if cfg.encoders == "tiny" and lcfg.match_size == default_match:
         lcfg.match_size = cfg.resolution  # 672 / 1024 px per view only make sense for the real DINO
     loss = RealLoss.from_config(lcfg, adapt, match)
-    paradigm = cmd.build(pcfg, device)
+    paradigm = cmd.build(pcfg, device, cfg)
     gen_record = getattr(paradigm, "description", None) or getattr(paradigm.model, "description", None) \
         or {"name": type(paradigm.model).__name__}
     if rank == 0:
@@ -128,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
               "encoders": enc_record, "generator": gen_record,
               "skipped_samples": [{"id": i, "reason": r} for i, r in dataset.skipped]}
     result = train(paradigm, dataset, loss, cfg, record=record)
+    export = getattr(paradigm, "export", None)  # e.g. weights in the original code's layout
+    if rank == 0 and callable(export):
+        for what, path in (export(result.out_dir) or {}).items():
+            print(f"photo3d train: exported {what}: {path}")
     if rank == 0:
         last = next((r for r in reversed(result.records) if "loss" in r), {})
         print(f"photo3d train: done, {len(result.records)} steps run ({len(result.skipped_steps)} skipped), "

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from photo3d.paradigms import Paradigm
-from photo3d.paradigms.feedforward import build_feedforward
+from photo3d.paradigms.feedforward import FeedForwardConfig, build_feedforward
 from photo3d.gaussians import render_gaussians
 from photo3d.train.config import TrainConfig
 from photo3d.train.dataset import Photo3DMVDataset
@@ -86,6 +86,19 @@ def test_photo3d_train_feedforward_command(mv_tiny, tmp_path, capsys):
     assert cfg["loss"]["lambda_adapt"] == 0.5 and cfg["loss"]["match_rule"] == "greedy"
     assert [r["step"] for r in read_log(out / "log.jsonl")] == [1, 2]
     assert sorted(p.name for p in (out / "samples").glob("*.png")) == ["grid_0.png", "grid_1.png"]
+    # the fine-tune in TexGaussian's layout (model.* + ema_model.*) loads key for key
+    from photo3d.paradigms.feedforward.checkpoint import load_unet_weights, read_state_dict
+    from photo3d.paradigms.feedforward.unet import OctreeUNet
+
+    exported = out / "texgaussian_unet.safetensors"
+    assert f"exported unet: {exported}" in text
+    keys = read_state_dict(exported)
+    assert {k.split(".", 1)[0] for k in keys} == {"model", "ema_model"}
+    net = OctreeUNet(FeedForwardConfig(model="tiny", depth=5).architecture)
+    report = load_unet_weights(net, exported)
+    assert report.source == "ema_model.*" and report.unmatched == [] and report.ignored
+    run = read_state_dict(out / "checkpoints" / "latest.safetensors")["ema"]["shadow"]
+    assert torch.equal(net.conv.bias, run["unet.conv.bias"])
 
 
 @pytest.mark.gpu

@@ -172,6 +172,29 @@ def load_unet_weights(unet: nn.Module, path: str | os.PathLike, copy: str = "ema
     return LoadReport(str(path), source, len(own), ignored, unmatched)
 
 
+def export_released_layout(run_checkpoint: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """Write a training run's U-Net in the released layout: ``model.*`` (last weights) + ``ema_model.*``.
+
+    The file loads here (:func:`load_unet_weights`) and key for key into TexGaussian's own
+    wrapper module, so a fine-tune made with ``photo3d train feedforward`` runs in either code.
+
+    Args:
+        run_checkpoint: a ``photo3d train feedforward`` checkpoint (``checkpoints/*.safetensors``).
+        path: the ``.safetensors`` file to write (atomically).
+    """
+    from photo3d.io import atomic_path
+
+    state = read_state_dict(run_checkpoint)
+    weights, _, _, _ = unet_state(state, "model")
+    ema, _, _, _ = unet_state(state, "ema")
+    tensors = {f"model.{k}": v.contiguous() for k, v in weights.items()}
+    tensors.update({f"ema_model.{k}": v.to(weights[k].dtype).contiguous() for k, v in ema.items()})
+    st = require("safetensors.torch", "writing .safetensors checkpoints")
+    with atomic_path(path) as tmp:
+        st.save_file(tensors, str(tmp), metadata={"format": "pt"})
+    return Path(path)
+
+
 def _listing(items: list[str], n: int, sep: str) -> str:
     """The first ``n`` items, then how many more."""
     more = f"{sep}... (+{len(items) - n} more)" if len(items) > n else ""

@@ -13,6 +13,7 @@ The whole U-Net is trained; the CLIP text tower is frozen and its tokens are cac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,6 +24,8 @@ from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.feedforward.config import FeedForwardConfig
 from photo3d.paradigms.feedforward.model import FeedForwardTexturer, init_untrained_head
 from photo3d.gaussians.render import render_gaussian_grid, render_gaussian_rgb
+
+EXPORT_NAME = "texgaussian_unet.safetensors"  # model.* + ema_model.*, as TexGaussian's checkpoints
 
 
 def build_model(cfg: FeedForwardConfig, device: str | torch.device = "cpu",
@@ -142,6 +145,14 @@ class FeedForwardStrategy:
         """``[3, 2R, 2R]`` rig grid of :meth:`generate` (``steps``/``cfg_scale``: unused, one pass)."""
         g, _ = self.generate(sample, seed)
         return render_gaussian_grid(g.map(lambda x: x.float()), resolution, **self.render_kwargs)
+
+    def export(self, out_dir) -> dict:
+        """After training: ``OUT/texgaussian_unet.safetensors``, the run in the released layout."""
+        from photo3d.paradigms.feedforward.checkpoint import export_released_layout
+        from photo3d.train.checkpoint import LATEST
+
+        out = export_released_layout(Path(out_dir) / "checkpoints" / LATEST, Path(out_dir) / EXPORT_NAME)
+        return {"unet": str(out)}
 
 
 def build_feedforward(cfg: FeedForwardConfig, device: str | torch.device = "cpu",
