@@ -47,3 +47,7 @@ class MissingDependencyError(Photo3DError, ImportError):
 
 class WeightsNotFoundError(Photo3DError):
     """Pretrained weights were requested but are not available locally."""
+
+
+class CheckpointMismatchError(Photo3DError):
+    """A checkpoint does not fit the network it is loaded into (missing / unexpected keys, shapes)."""

@@ -17,6 +17,7 @@ _LAZY: dict[str, str] = {
     "load_encoder": "photo3d.encoders.registry",
     "default_encoders": "photo3d.encoders.selection",
     "encoder_names": "photo3d.encoders.registry",
+    "load_backbone": "photo3d.encoders.registry",
     "TinyConvEncoder": "photo3d.encoders.testing",
     "tiny_clip": "photo3d.encoders.testing",
     "tiny_dino": "photo3d.encoders.testing",

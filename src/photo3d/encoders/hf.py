@@ -5,9 +5,10 @@ What each wrapper returns (checked against transformers 5.x sources):
 - CLIP (``CLIPVisionModelWithProjection``): ``embed`` = ``image_embeds`` (the projected CLS
   token, as OpenAI ``encode_image``); ``patch_tokens`` = ``last_hidden_state`` without CLS,
   passed through the vision tower's ``post_layernorm`` (HF returns it *before* that norm).
-- DINOv2 (``Dinov2Model``) / DINOv3 (``DINOv3ViTModel``): ``last_hidden_state`` is already
-  after the final LayerNorm; ``patch_tokens`` drops the CLS token and the
-  ``config.num_register_tokens`` register tokens (DINOv3 has 4, ``Dinov2Model`` none) and
+- DINOv2 (``Dinov2Model``, ``Dinov2WithRegistersModel``) / DINOv3 (``DINOv3ViTModel``):
+  ``last_hidden_state`` is already after the final LayerNorm; ``patch_tokens`` drops the CLS
+  token and the ``config.num_register_tokens`` register tokens (DINOv3 and the registers port
+  of DINOv2 have 4, ``Dinov2Model`` none) and
   reshapes to the patch grid; ``embed`` = CLS (``pooler_output``).
 
 Position embeddings: CLIP is run with ``interpolate_pos_encoding`` whenever the input is not
@@ -107,7 +108,7 @@ def wrap_hf_model(model: nn.Module, name: str, is_standin: bool) -> FrozenEncode
     kind = model.config.model_type
     if kind.startswith("clip"):
         return CLIPImageEncoder(model, name, is_standin)
-    if kind in ("dinov2", "dinov3_vit"):
+    if kind in ("dinov2", "dinov2_with_registers", "dinov3_vit"):
         return DINOImageEncoder(model, name, is_standin)
     raise ValueError(f"unsupported encoder model_type {kind!r} for {name}")
 
@@ -120,6 +121,8 @@ def model_class_for(model_type: str):
         return transformers.CLIPVisionModelWithProjection
     if model_type == "dinov2":
         return transformers.Dinov2Model
+    if model_type == "dinov2_with_registers":
+        return transformers.Dinov2WithRegistersModel
     if model_type == "dinov3_vit":
         return transformers.DINOv3ViTModel
     raise ValueError(

