@@ -17,6 +17,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("enhance", "photo3d.cli.enhance"),
     ("texture", "photo3d.cli.texture"),
     ("bake", "photo3d.cli.bake"),
+    ("generate", "photo3d.cli.generate"),
     ("demo", "photo3d.cli.demo"),
     ("data", "photo3d.cli.data"),
     ("train", "photo3d.cli.train"),

@@ -37,7 +37,7 @@ class TrainConfig(TypedConfig):
     preview_every: int = field(default=25, metadata={"help": "write a preview grid every N steps (0 disables)"})
     log_every: int = field(default=1, metadata={"help": "log every N steps"})
     sample_steps: int = field(default=12, metadata={"help": "Euler steps of the final samples (TRELLIS SLAT sampler 12)"})
-    sample_cfg: float = field(default=3.0, metadata={"help": "classifier-free guidance scale of the final samples (TRELLIS 3.0)"})
+    sample_cfg: float = field(default=3.0, metadata={"help": "guidance strength s of the final samples, (1+s) v_c - s v_u (TRELLIS SLAT 3.0)"})
     final_samples: bool = field(default=True, metadata={"help": "render samples/grid_{id}.png for every sample at the end"})
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or cuda:N (torchrun sets the local rank)"})
 

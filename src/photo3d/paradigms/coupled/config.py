@@ -21,12 +21,15 @@ class CoupledConfig(TypedConfig):
     sigma_min: float = field(default=1e-5, metadata={"help": "x_t = (1-t) x0 + (sigma_min + (1-sigma_min) t) eps (TRELLIS 1e-5)"})
     cfg_dropout: float = field(default=0.1, metadata={"help": "probability of a zeroed condition (TRELLIS 0.1)"})
     train_decoder: bool = field(default=False, metadata={"help": "train the Gaussian decoder jointly (paper: yes; released config: no)"})
-    generator: Literal["reference", "trellis"] = field(default="reference", metadata={"help": "reference (small built-in flow model) or trellis (external package, needs weights)"})
+    generator: Literal["reference", "trellis"] = field(default="reference", metadata={"help": "reference (small built-in flow model) or trellis (TRELLIS-image-large's SLAT flow + GS decoder, plain PyTorch)"})
     voxel_resolution: int = field(default=16, metadata={"help": "reference generator: voxel grid r (r^3 cells)"})
     width: int = field(default=64, metadata={"help": "reference generator: transformer width"})
     depth: int = field(default=2, metadata={"help": "reference generator: transformer blocks"})
     gaussians_per_voxel: int = field(default=4, metadata={"help": "reference decoder: Gaussians per voxel (TRELLIS 32)"})
-    trellis_path: str = field(default="JeffreyXiang/TRELLIS-image-large", metadata={"help": "trellis: pipeline id or local folder"})
+    trellis_path: str = field(default="", metadata={"help": "trellis: local TRELLIS-image-large folder, or 'tiny' (random stand-in weights)"})
+    trellis_checkpoint: str = field(default="", metadata={"help": "trellis: start from Photo3D's fine-tuned stage 2 ('photo3d' or its folder)"})
+    trellis_latent_steps: int = field(default=12, metadata={"help": "trellis: SLAT sampler steps for samples without {id}/slat.npz"})
+    grad_checkpointing: bool = field(default=False, metadata={"help": "trellis: recompute transformer blocks in the backward (less memory)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()

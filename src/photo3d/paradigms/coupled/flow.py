@@ -10,11 +10,10 @@ prediction in two ways (spec §7.3):
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 
 from photo3d.paradigms.coupled.config import CoupledConfig
+from photo3d.trellis.sampler import sample_flow
 
 
 def sample_t(cfg: CoupledConfig, generator: torch.Generator) -> float:
@@ -46,6 +45,8 @@ def euler_sample(velocity, shape: tuple[int, ...], steps: int, generator: torch.
                  device: torch.device, sigma_min: float = 1e-5) -> torch.Tensor:
     """Integrate ``dx/dt = v`` from pure noise at t = 1 to t = 0 in ``steps`` uniform Euler steps.
 
+    (:func:`photo3d.trellis.sampler.sample_flow` without time rescaling.)
+
     Args:
         velocity: ``fn(x_t, t) -> v`` (guidance already applied).
         shape: latent shape.
@@ -53,8 +54,4 @@ def euler_sample(velocity, shape: tuple[int, ...], steps: int, generator: torch.
         generator: CPU generator for the initial noise.
         device: where to run.
     """
-    x = torch.randn(shape, generator=generator).to(device)
-    ts = torch.linspace(1.0, 0.0, steps + 1).tolist()
-    for t, t_next in itertools.pairwise(ts):
-        x = x - (t - t_next) * velocity(x, t)
-    return x
+    return sample_flow(velocity, torch.randn(shape, generator=generator).to(device), steps)

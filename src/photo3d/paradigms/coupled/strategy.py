@@ -9,7 +9,8 @@ Per sample and step (spec Appendix B)::
     views = render(decoder(x0_hat), rig cameras)      # compared with the edited views by the loop
 
 The strategy is independent of the network: anything with the :class:`CoupledModel` methods
-works (the built-in :class:`ReferenceGenerator`, or :class:`~.trellis_adapter.TrellisGenerator`).
+works (the built-in :class:`ReferenceGenerator`, or :class:`~.trellis_adapter.TrellisGenerator`,
+TRELLIS-image-large's stage 2 in plain PyTorch).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from torch import nn
 from photo3d.cameras import Cameras
 from photo3d.gaussians.model import Gaussians
 from photo3d.paradigms.coupled.config import CoupledConfig
-from photo3d.paradigms.coupled.flow import diffuse, estimate_x0, euler_sample, sample_t
+from photo3d.paradigms.coupled.flow import diffuse, estimate_x0, sample_t
 from photo3d.paradigms.coupled.reference import VoxelFlow, VoxelGaussianDecoder, surface_latent
 from photo3d.gaussians.render import render_gaussian_grid, render_gaussian_rgb
+from photo3d.trellis.sampler import guided, sample_flow
 
 
 class CoupledModel(Protocol):
@@ -137,21 +139,27 @@ class CoupledStrategy:
 
     @torch.no_grad()
     def generate(self, sample: dict, steps: int = 12, cfg_scale: float = 3.0, seed: int = 0) -> Gaussians:
-        """Sample the asset from noise (Euler, classifier-free guidance) conditioned on view 2 (the front)."""
-        _, coords = self.model.latent(sample)
+        """Sample the asset from noise conditioned on view 2 (the front), on the sample's voxels.
+
+        Guidance is TRELLIS's ``(1 + s) v_c - s v_u`` with ``s = cfg_scale``; a model with a
+        ``sampler`` (:class:`~photo3d.trellis.sampler.SamplerParams`) also brings its guidance
+        interval and time rescaling (TRELLIS's), otherwise guidance applies at every step.
+        """
+        x0, coords = self.model.latent(sample)
         cond = self.model.condition(sample["target"][2])
         uncond = self.model.condition(None)
+        params = getattr(self.model, "sampler", None)
+        interval = params.cfg_interval if params is not None else (0.0, 1.0)
+        rescale = params.rescale_t if params is not None else 1.0
 
         def velocity(x, t):
             v = self.model.velocity(x, coords, t, cond)
-            if cfg_scale == 1.0:
+            if cfg_scale == 0 or not interval[0] <= t <= interval[1]:
                 return v
-            v_u = self.model.velocity(x, coords, t, uncond)
-            return v_u + cfg_scale * (v - v_u)
+            return guided(v, self.model.velocity(x, coords, t, uncond), cfg_scale)
 
-        x0, _ = self.model.latent(sample)
         gen = torch.Generator().manual_seed(seed)
-        z = euler_sample(velocity, tuple(x0.shape), steps, gen, x0.device, self.config.sigma_min)
+        z = sample_flow(velocity, torch.randn(tuple(x0.shape), generator=gen).to(x0.device), steps, rescale)
         return self.model.decode(z, coords)
 
     @torch.no_grad()
