@@ -164,6 +164,9 @@ class ImageTo3DConfig(LocalModel):
     backend: Literal["trellis", "hunyuan3d", "card"] = field(default="trellis", metadata={
         "help": "trellis, hunyuan3d or card (offline stand-in: a textured card)"})
     model: str = field(default="microsoft/TRELLIS-image-large", metadata={"help": "image-to-3D model"})
+    checkpoint: str = field(default="", metadata={
+        "help": "trellis: Photo3D's fine-tuned stage 2 ('photo3d' or its folder); model: a local "
+                "TRELLIS-image-large folder, or 'tiny' (random stand-in weights)"})
 
 
 @dataclass

@@ -7,6 +7,7 @@ writes and reads::
     DIR/{id}/mesh.obj            the asset in the TRELLIS world frame (readers also take
                                  mesh.glb / mesh.gltf / mesh.ply)
     DIR/{id}/slat.npz            optional TRELLIS structured latents ('feats' [N, 8], 'coords')
+    DIR/{id}/gaussians.ply       TRELLIS-built samples: the 3D Gaussians (with slat.npz, no mesh)
     DIR/renders/grid_{id}.png    the unedited render the edit was made from
     DIR/prompts.txt              line id = prompt of integer id (readers also take the only
                                  *prompts*.txt)
@@ -36,6 +37,7 @@ RENDER = "renders/grid_{id}.png"
 MESH = "{id}/mesh.obj"
 MESH_NAMES = ("mesh.obj", "mesh.glb", "mesh.gltf", "mesh.ply")
 SLAT = "{id}/slat.npz"
+GAUSSIANS = "{id}/gaussians.ply"  # TRELLIS image-to-3D samples: 3D Gaussians (3DGS .ply) instead of a mesh
 PROMPTS = "prompts.txt"
 MANIFEST = "manifest.jsonl"
 # every mesh format load_asset reads (glTF/GLB natively, the rest through trimesh)

@@ -1,18 +1,20 @@
 """Local (non-API) model backends of the builder, each imported lazily at ``load()``.
 
-None of these can run on a machine without their weights; they are written against the public
-APIs of their packages and exercised only by opt-in slow tests:
+They are written against the public APIs of their packages; without weights they are exercised
+only by opt-in slow tests, except :class:`TrellisLifter`, which also runs (and is tested) with
+tiny random weights (``model = "tiny"``):
 
 * :class:`TransformersRewriter` -- a chat LLM through ``transformers`` (the paper: LLaMA-3-8B).
 * :class:`FluxGenerator` -- ``diffusers.FluxPipeline`` (the paper: FLUX.1-dev).
 * :class:`KontextEditor` -- ``diffusers.FluxKontextPipeline`` (an open alternative editor).
-* :class:`TrellisLifter` -- ``trellis.pipelines.TrellisImageTo3DPipeline`` (the paper's TRELLIS).
+* :class:`TrellisLifter` -- TRELLIS-image-large (the paper's image-to-3D) in plain PyTorch, :mod:`photo3d.trellis`.
 * :class:`Hunyuan3DLifter` -- ``hy3dgen.shapegen.Hunyuan3DDiTFlowMatchingPipeline``.
 * :class:`CardLifter` -- an offline stand-in (NOT an image-to-3D model): a thin card textured
   with the image on both faces, so the prompt path can be run and tested end to end.
 
-Each lifter writes a mesh file and returns ``(path, frame)`` where ``frame`` is ``"world"``
-(already in the TRELLIS frame: render without re-normalising) or ``"y-up"`` (normalise on load).
+Each lifter writes an asset file and returns ``(path, frame)`` where ``frame`` is ``"world"`` (a
+mesh already in the TRELLIS frame: render without re-normalising), ``"y-up"`` (a mesh, normalised
+on load) or ``"gaussians"`` (a 3DGS ``.ply`` in the TRELLIS frame, with ``slat.npz`` beside it).
 """
 
 from __future__ import annotations
@@ -117,31 +119,46 @@ class KontextEditor:
 
 
 class TrellisLifter:
-    """Image-to-3D with TRELLIS's own package; writes the extracted mesh (TRELLIS frame) as PLY."""
+    """Image-to-3D with TRELLIS-image-large in plain PyTorch (:mod:`photo3d.trellis`), colour kept.
 
-    def __init__(self, model: str = "microsoft/TRELLIS-image-large", device: str = "auto") -> None:
-        self.model_id, self.device = model, device
+    Writes ``gaussians.ply`` (TRELLIS world frame) and ``slat.npz`` (the structured latent
+    Photo3D's TRELLIS fine-tuning reads) and returns frame ``"gaussians"``: the grid is rendered
+    from the Gaussians, so the asset keeps its colours. No mesh is extracted (that needs TRELLIS's
+    mesh decoder and FlexiCubes, not implemented here).
+
+    Args:
+        model: a local TRELLIS-image-large folder, or ``"tiny"`` (random stand-in weights).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+        checkpoint: Photo3D's fine-tuned stage 2 (``"photo3d"`` or its folder), optional.
+    """
+
+    def __init__(self, model: str = "microsoft/TRELLIS-image-large", device: str = "auto", checkpoint: str = "") -> None:
+        self.model_id, self.device, self.checkpoint = model, device, checkpoint
         self._pipe = None
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": "trellis", "model": self.model_id}
+        info = {"backend": "trellis", "model": self.model_id, "implementation": "photo3d.trellis (plain PyTorch)",
+                "output": "3D Gaussians + SLAT (no mesh)"}
+        if self._pipe is not None:
+            desc = self._pipe.description
+            info.update(model=desc.get("weights"), is_paper_model=desc.get("is_paper_model"),
+                        conditioner=desc.get("conditioner", {}).get("name"))
+        return info
 
     def load(self) -> None:
         if self._pipe is None:
-            pipelines = require("trellis.pipelines", "TRELLIS image-to-3D")
-            self._pipe = pipelines.TrellisImageTo3DPipeline.from_pretrained(self.model_id)
-            self._pipe.to(_device(self.device))
+            from photo3d.trellis.pipeline import load_pipeline
+
+            self._pipe = load_pipeline(self.model_id, _device(self.device), checkpoint=self.checkpoint or None)
 
     def __call__(self, image: Image.Image, seed: int, folder: Path) -> tuple[Path, str]:
+        from photo3d.gaussians import save_ply
+        from photo3d.trellis.generate import save_slat
+
         self.load()
-        trimesh = require("trimesh")
-        out = self._pipe.run(image, seed=seed, formats=["mesh"])
-        mesh = out["mesh"][0]
-        verts = mesh.vertices.detach().cpu().numpy()
-        faces = mesh.faces.detach().cpu().numpy()
-        path = folder / "trellis_mesh.ply"
-        trimesh.Trimesh(verts, faces, process=False).export(path)
-        return path, "world"
+        result = self._pipe.run(image, seed=seed, progress=False)
+        save_slat(folder / "slat.npz", result.coords, result.slat)
+        return save_ply(folder / "gaussians.ply", result.gaussians), "gaussians"
 
 
 class Hunyuan3DLifter:

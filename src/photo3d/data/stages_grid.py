@@ -28,8 +28,9 @@ def render_asset_grid(path: str | Path, resolution: int, frame: str = "y-up", ba
     """The one place the builder calls the renderer: asset file -> ``[3, 2R, 2R]`` rig grid.
 
     ``frame="world"`` files are already in the TRELLIS frame (rendered as they are, not
-    re-centred, like the released data); other files are normalised (glTF/OBJ Y-up -> Z-up,
-    centred, longest side 1). Renders run on one dedicated thread per process because an
+    re-centred, like the released data); ``frame="gaussians"`` is a 3DGS ``.ply`` in that frame
+    (splatted with TRELLIS's filter); other files are normalised (glTF/OBJ Y-up -> Z-up, centred,
+    longest side 1). Renders run on one dedicated thread per process because an
     OpenGL context belongs to the thread that created it.
     """
     global _RENDER_THREAD
@@ -43,6 +44,11 @@ def _render(path: Path, resolution: int, frame: str, backend: str) -> torch.Tens
     from photo3d.assets import load_asset
     from photo3d.render import render_grid
 
+    if frame == "gaussians":  # TRELLIS's Gaussians, rendered the way TRELLIS renders them (colour kept)
+        from photo3d.gaussians import load_ply, render_gaussian_grid
+        from photo3d.trellis.gs_decoder import RENDER_OPTIONS, clamp_colors
+
+        return render_gaussian_grid(clamp_colors(load_ply(path)), resolution, (1.0, 1.0, 1.0), **RENDER_OPTIONS)
     asset = load_asset(path, normalize=True) if frame != "world" else load_asset(path, normalize=False, up="z")
     return render_grid(asset, resolution=resolution, background=(1.0, 1.0, 1.0), backend=backend).clamp(0, 1)
 
@@ -190,7 +196,8 @@ class WriteStage(Stage):
     """Writes one sample of the Photo3D-MV layout (see :mod:`photo3d.data.layout`).
 
     Files: ``grid_{id}.png`` (final edited grid), ``renders/grid_{id}.png`` (the unedited
-    render), ``{id}/mesh.obj`` (+ ``mesh.mtl``, textures; TRELLIS frame, Z up).
+    render), ``{id}/mesh.obj`` (+ ``mesh.mtl``, textures; TRELLIS frame, Z up), or for TRELLIS
+    assets ``{id}/gaussians.ply`` + ``{id}/slat.npz``.
     """
 
     name = "write"
@@ -215,11 +222,18 @@ class WriteStage(Stage):
             path, frame = ctx.path(rec["mesh"]), rec["frame"]
         else:
             path, frame = Path(ctx.sample.asset), "y-up"
-        from photo3d.assets import load_asset
+        if frame == "gaussians":  # TRELLIS: the Gaussians and the SLAT the trainer reads, no mesh
+            from photo3d.data.layout import GAUSSIANS, SLAT
 
-        asset = load_asset(path, normalize=True) if frame != "world" else load_asset(path, normalize=False, up="z")
-        mesh = out / files["mesh"]
-        write_obj(asset.mesh, mesh.parent, mesh.stem)
+            files["mesh"], files["slat"] = GAUSSIANS.format(id=i), SLAT.format(id=i)
+            atomic_write_bytes(out / files["mesh"], path.read_bytes())
+            atomic_write_bytes(out / files["slat"], (path.parent / "slat.npz").read_bytes())
+        else:
+            from photo3d.assets import load_asset
+
+            asset = load_asset(path, normalize=True) if frame != "world" else load_asset(path, normalize=False, up="z")
+            mesh = out / files["mesh"]
+            write_obj(asset.mesh, mesh.parent, mesh.stem)
         # the grid goes last: its presence marks a complete sample for readers of the folder
         atomic_write_bytes(out / files["grid"], ctx.path(ctx.records[self.grid_stage]["grid"]).read_bytes())
         return {"files": files}

@@ -144,7 +144,7 @@ class MattingStage(Stage):
 
 
 class ImageTo3DStage(Stage):
-    """Matted image -> 3D asset. Record: ``{"mesh": rel path, "frame": "world" | "y-up"}``."""
+    """Matted image -> 3D asset. Record: ``{"mesh": rel path, "frame": "world" | "y-up" | "gaussians"}``."""
 
     name = "image_to_3d"
     inputs = ("matting",)
@@ -155,7 +155,7 @@ class ImageTo3DStage(Stage):
 
         self.cfg = cfg
         self.kind = "cpu" if cfg.backend == "card" else "gpu"
-        makers = {"trellis": lambda: models.TrellisLifter(cfg.model, cfg.device),
+        makers = {"trellis": lambda: models.TrellisLifter(cfg.model, cfg.device, cfg.checkpoint),
                   "hunyuan3d": lambda: models.Hunyuan3DLifter(cfg.model, cfg.device),
                   "card": models.CardLifter}
         if cfg.backend not in makers:

@@ -4,6 +4,7 @@ Output folder (the layout of :mod:`photo3d.data.layout`, plus the build's own fi
 
     OUT/grid_{id}.png          edited 2x2 grid (1024x1024 at the default resolution)
     OUT/{id}/mesh.obj          the asset (+ mesh.mtl, mesh_tex*.png), TRELLIS frame (Z up)
+                               (TRELLIS image-to-3D: {id}/gaussians.ply + {id}/slat.npz instead)
     OUT/renders/grid_{id}.png  the unedited render the edit was made from
     OUT/prompts.txt            line id (0-based) = object id's prompt (rewritten when rewriting)
     OUT/manifest.jsonl         one row per source sample, sorted by id (provenance, scores, cost)

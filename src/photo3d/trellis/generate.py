@@ -28,10 +28,9 @@ from photo3d.errors import InputError
 from photo3d.gaussians import save_ply
 from photo3d.io import atomic_write_bytes, atomic_write_json, save_image
 from photo3d.trellis.config import GenerateConfig
-from photo3d.trellis.gs_decoder import clamp_colors
+from photo3d.trellis.gs_decoder import RENDER_OPTIONS, clamp_colors
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-RENDER = {"eps2d": 0.1, "antialiased": True}  # TRELLIS's 2D filter (kernel 0.1, Mip-Splatting)
 
 
 def load_pipeline(cfg: GenerateConfig, device: torch.device):
@@ -61,9 +60,9 @@ def render_outputs(gaussians, resolution: int) -> dict[str, torch.Tensor]:
 
     g = clamp_colors(gaussians.detach().map(lambda t: t.float()))
     with torch.no_grad():
-        grid = render_gaussian_grid(g, resolution, **RENDER)
-        turn = render_gaussians(g, turntable_cameras(resolution), **RENDER).rgb.clamp(0, 1)
-        gif = render_gaussians(g, gif_cameras(resolution), **RENDER).rgb.clamp(0, 1)
+        grid = render_gaussian_grid(g, resolution, **RENDER_OPTIONS)
+        turn = render_gaussians(g, turntable_cameras(resolution), **RENDER_OPTIONS).rgb.clamp(0, 1)
+        gif = render_gaussians(g, gif_cameras(resolution), **RENDER_OPTIONS).rgb.clamp(0, 1)
     return {"grid": grid.cpu(), "turntable": tile(turn.cpu(), cols=4), "gif": gif.cpu()}
 
 
@@ -106,7 +105,7 @@ def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, l
     pictures = render_outputs(result.gaussians, cfg.resolution)
     times["render_s"] = time.perf_counter() - t0
     files = {"ply": save_ply(out / "gaussians.ply", result.gaussians)}
-    files["slat"] = _save_slat(out / "slat.npz", result.coords, result.slat)
+    files["slat"] = save_slat(out / "slat.npz", result.coords, result.slat)
     files["grid"] = save_image(out / "grid.png", pictures["grid"])
     files["turntable"] = save_image(out / "turntable.png", pictures["turntable"])
     files["gif"] = save_gif(out / "turntable.gif", list(pictures["gif"]))
@@ -115,7 +114,7 @@ def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, l
         "image": str(image_path), "config": cfg.to_dict(), "model": desc, "matting": result.matting,
         "samplers": {"structure": ss.to_dict(), "slat": sl.to_dict()}, **result.info,
         "device": str(device), "times": {k: round(v, 3) for k, v in times.items()},
-        "render": {**RENDER, "colors": "clamped at 0 (rasteriser)", "background": "white"},
+        "render": {**RENDER_OPTIONS, "colors": "clamped at 0 (rasteriser)", "background": "white"},
         "files": {k: Path(v).name for k, v in files.items()},
     }
     atomic_write_json(out / "record.json", record)
@@ -130,7 +129,8 @@ def _override(params, steps: int | None, strength: float | None):
                    **({"cfg_strength": strength} if strength is not None else {}))
 
 
-def _save_slat(path: Path, coords: torch.Tensor, feats: torch.Tensor) -> Path:
+def save_slat(path: str | Path, coords: torch.Tensor, feats: torch.Tensor) -> Path:
+    """``slat.npz`` as Photo3D-MV training reads it: ``coords [N, 3]`` int32, de-normalised ``feats [N, 8]``."""
     import io
 
     buf = io.BytesIO()

@@ -43,6 +43,11 @@ def hammersley(n: int, count: int, dim: int = 3) -> list[float]:
     return [n / count] + [_radical_inverse(_PRIMES[d], n) for d in range(dim - 1)]
 
 
+# How TRELLIS renders its Gaussians: a 0.1 px screen-space filter with Mip-Splatting's opacity
+# compensation (representation "2d_filter_kernel_size"); options of photo3d.render.render_gaussians.
+RENDER_OPTIONS = {"eps2d": 0.1, "antialiased": True}
+
+
 def clamp_colors(gaussians: Gaussians) -> Gaussians:
     """Colours clamped at 0 from below, as the Gaussian rasteriser TRELLIS renders with does."""
     return Gaussians(gaussians.means, gaussians.log_scales, gaussians.quats, gaussians.opacity_logits,

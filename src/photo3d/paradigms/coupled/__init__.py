@@ -26,10 +26,11 @@ def build_coupled(cfg: CoupledConfig, device="cpu", **render_kwargs):
 
     if cfg.generator == "trellis":
         from photo3d.paradigms.coupled.trellis_adapter import TrellisGenerator
+        from photo3d.trellis.gs_decoder import RENDER_OPTIONS
 
         model = TrellisGenerator.from_settings(cfg.trellis_path, device, cfg.trellis_checkpoint,
                                                cfg.trellis_latent_steps, cfg.grad_checkpointing)
-        render_kwargs = {"eps2d": 0.1, "antialiased": True, **render_kwargs}  # TRELLIS's 2D filter
+        render_kwargs = {**RENDER_OPTIONS, **render_kwargs}  # TRELLIS's 2D filter
     else:
         model = ReferenceGenerator(cfg, device)
     return CoupledStrategy(model, cfg, render_kwargs)
