@@ -81,9 +81,14 @@ TINY = {
         "representation_config": {**GS_REPRESENTATION, "num_gaussians": 4}}},
 }
 
-# transformers Dinov2WithRegistersConfig of the tiny conditioner (518^2 input, 1374 tokens of 32)
-TINY_DINOV2 = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
-               "image_size": 518, "patch_size": 14, "num_register_tokens": 4}
+# transformers Dinov2WithRegistersConfig of the conditioner: ViT-L/14 with 4 registers at 518^2 (the
+# published facebook/dinov2-with-registers-large), and a 1-layer tiny one (1374 tokens of 32)
+DINOV2 = {
+    "trellis-image-large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "mlp_ratio": 4,
+                            "image_size": 518, "patch_size": 14, "num_register_tokens": 4},
+    "tiny": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "mlp_ratio": 2,
+             "image_size": 518, "patch_size": 14, "num_register_tokens": 4},
+}
 
 PRESETS = {"trellis-image-large": TRELLIS_IMAGE_LARGE, "tiny": TINY}
 

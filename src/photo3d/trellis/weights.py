@@ -24,7 +24,7 @@ from torch import nn
 
 from photo3d.errors import CheckpointMismatchError, WeightsNotFoundError
 from photo3d.io import atomic_write_bytes, atomic_write_json
-from photo3d.trellis.presets import NETWORK_KEYS, SAMPLERS, SLAT_NORMALIZATION, TINY_DINOV2, preset
+from photo3d.trellis.presets import DINOV2, NETWORK_KEYS, SAMPLERS, SLAT_NORMALIZATION, preset
 
 # Prefix of the DINOv3 cross-attention modules of Photo3D's SLatGaussianDecoderDinoCond. The released
 # inference enables them only with --use-dino-cond (off by default); their weights are skipped.
@@ -231,7 +231,9 @@ def load_photo3d_stage2(folder: Path, flow_cfg_base: dict, decoder: nn.Module, t
 def write_random_pipeline(folder: str | os.PathLike, preset_name: str = "tiny", seed: int = 0) -> Path:
     """A TRELLIS-layout folder with random weights (``pipeline.json``, ``ckpts/``, ``dinov2/``).
 
-    It is a stand-in for tests and dry runs, never the paper's model; ``pipeline.json`` says so.
+    ``preset_name``: ``"tiny"`` (seconds on a CPU) or ``"trellis-image-large"`` (the published
+    sizes, for timing). It is a stand-in for tests and dry runs, never the paper's model;
+    ``pipeline.json`` says so.
     """
     from safetensors.torch import save
 
@@ -250,8 +252,8 @@ def write_random_pipeline(folder: str | os.PathLike, preset_name: str = "tiny", 
             atomic_write_bytes(folder / f"{stem}.safetensors",
                                save({k: v.contiguous() for k, v in net.state_dict().items()}))
             models[key] = stem
-        tf = require("transformers", "the tiny DINOv2 conditioner")
-        dino = tf.Dinov2WithRegistersModel(tf.Dinov2WithRegistersConfig(**TINY_DINOV2))
+        tf = require("transformers", "the random DINOv2 conditioner")
+        dino = tf.Dinov2WithRegistersModel(tf.Dinov2WithRegistersConfig(**DINOV2[preset_name]))
         dino.save_pretrained(folder / "dinov2")
     finally:
         torch.random.set_rng_state(gen_state)
