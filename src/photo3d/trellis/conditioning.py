@@ -14,7 +14,6 @@ weights through torch.hub), read from local files only.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -123,10 +122,12 @@ def load_conditioner(spec: str, folder: str | Path | None = None, device: str | 
     ``PHOTO3D_DINOV2_REG`` may point at it)."""
     from photo3d.encoders.registry import load_backbone
 
+    from photo3d.trellis.weights import pipeline_info
+
     local = Path(folder) / spec if folder is not None else None
     if local is not None and local.is_dir():
         model, name, _ = load_backbone(str(local))
-        standin = "random" in _pipeline_note(Path(folder))
+        standin = pipeline_info(folder)["stand_in"]
     else:
         model, name, _ = load_backbone("dinov2-vitl14-reg" if spec == "dinov2_vitl14_reg" else spec)
         standin = False
@@ -135,7 +136,3 @@ def load_conditioner(spec: str, folder: str | Path | None = None, device: str | 
     cond = ImageConditioner(model, name + (" (random weights)" if standin else ""), standin)
     return cond.to(device=device, dtype=dtype or torch.float32)  # TRELLIS runs it in fp32 on every device
 
-
-def _pipeline_note(folder: Path) -> str:
-    f = folder / "pipeline.json"
-    return json.loads(f.read_text()).get("note", "") if f.is_file() else ""

@@ -15,8 +15,6 @@ Files in the output folder (each written atomically, ``record.json`` last):
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,28 +27,9 @@ from photo3d.gaussians import save_ply
 from photo3d.io import atomic_write_bytes, atomic_write_json, save_image
 from photo3d.trellis.config import GenerateConfig
 from photo3d.trellis.gs_decoder import RENDER_OPTIONS, clamp_colors
+from photo3d.trellis.pipeline import load_pipeline
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def load_pipeline(cfg: GenerateConfig, device: torch.device):
-    """The :class:`~photo3d.trellis.pipeline.TrellisPipeline` the settings name (``tiny`` = random)."""
-    from photo3d.trellis.pipeline import TrellisPipeline
-    from photo3d.trellis.weights import write_random_pipeline
-
-    dtype = DTYPES.get(cfg.precision)
-    with contextlib.ExitStack() as stack:
-        folder = cfg.weights
-        if cfg.weights == "tiny":
-            folder = write_random_pipeline(stack.enter_context(tempfile.TemporaryDirectory(prefix="p3d-trellis-")))
-        elif not Path(cfg.weights).is_dir():
-            raise InputError(f"--weights {cfg.weights}: no such folder; download TRELLIS-image-large with "
-                             f"`huggingface-cli download microsoft/TRELLIS-image-large --local-dir {cfg.weights}` "
-                             "or use --weights tiny (random stand-in)")
-        pipe = TrellisPipeline.from_folder(folder, device, dtype, cfg.checkpoint or None, cfg.dinov2 or None)
-    if cfg.weights == "tiny":
-        pipe.description["weights"] = "tiny (random weights written for this run; a stand-in, not TRELLIS)"
-    return pipe
 
 
 def render_outputs(gaussians, resolution: int) -> dict[str, torch.Tensor]:
@@ -83,7 +62,7 @@ def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, l
     device = resolve_device(cfg.device)
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    pipe = load_pipeline(cfg, device)
+    pipe = load_pipeline(cfg.weights, device, DTYPES.get(cfg.precision), cfg.checkpoint or None, cfg.dinov2 or None)
     times["load_s"] = time.perf_counter() - t0
     desc = pipe.description
     kind = "paper's model" if desc.get("is_paper_model") else "STAND-IN"

@@ -13,7 +13,10 @@ so a seed gives the same asset on every device up to floating-point differences.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +29,14 @@ from photo3d.trellis.conditioning import ImageConditioner, load_conditioner, pre
 from photo3d.trellis.presets import NETWORK_KEYS
 from photo3d.trellis.sampler import SamplerParams, guided_velocity, sample_flow
 from photo3d.trellis.sparse import SparseTensor
-from photo3d.trellis.weights import load_network, load_photo3d_stage2, network_config, read_pipeline, resolve_photo3d_checkpoint
+from photo3d.trellis.weights import (
+    load_network,
+    load_photo3d_stage2,
+    network_config,
+    pipeline_info,
+    read_pipeline,
+    resolve_photo3d_checkpoint,
+)
 
 
 @dataclass
@@ -93,16 +103,18 @@ class TrellisPipeline:
         dtype = torso_dtype or default_dtype(device, None)
         args = read_pipeline(folder)
         models = {k: load_network(stem, dtype, device) for k, stem in args["models"].items()}
-        desc = {"weights": str(folder), "note": _note(folder), "torso_dtype": str(dtype).replace("torch.", ""),
-                "networks": {k: str(v) for k, v in args["models"].items()}}
+        info = pipeline_info(folder)
+        desc = {"weights": str(folder), "note": info["note"], "torso_dtype": str(dtype).replace("torch.", ""),
+                "networks": {k: v.name for k, v in args["models"].items()}}
         if checkpoint:
             ck = resolve_photo3d_checkpoint(checkpoint)
-            base_cfg = network_config(_read_json(args["models"]["slat_flow_model"]))
+            stem = args["models"]["slat_flow_model"]
+            base_cfg = network_config(json.loads(stem.with_name(stem.name + ".json").read_text()))
             models["slat_flow_model"], notes = load_photo3d_stage2(ck, base_cfg, models["slat_decoder_gs"], dtype, device)
             desc["photo3d_checkpoint"] = notes
         cond = load_conditioner(conditioner or args.get("image_cond_model", "dinov2_vitl14_reg"), folder, device)
         desc["conditioner"] = cond.describe()
-        desc["is_paper_model"] = not cond.is_standin and "random" not in desc["note"]
+        desc["is_paper_model"] = not (cond.is_standin or info["stand_in"])
         return cls(models, cond, SamplerParams.from_dict(args["sparse_structure_sampler"]["params"]),
                    SamplerParams.from_dict(args["slat_sampler"]["params"]), args["slat_normalization"], desc)
 
@@ -163,12 +175,26 @@ class TrellisPipeline:
                                 {"voxels": len(coords), "gaussians": len(g), "seed": seed})
 
 
-def _note(folder: Path) -> str:
-    data = _read_json(folder / "pipeline")
-    return data.get("note", "TRELLIS-image-large weights")
 
+def load_pipeline(weights: str, device: str | torch.device = "cpu", torso_dtype: torch.dtype | None = None,
+                  checkpoint: str | None = None, conditioner: str | None = None) -> TrellisPipeline:
+    """:meth:`TrellisPipeline.from_folder` for a folder, or ``"tiny"``: random weights written for this call.
 
-def _read_json(stem: Path) -> dict:
-    import json
+    Raises:
+        InputError: ``weights`` is neither ``"tiny"`` nor a folder (the message says how to download).
+    """
+    from photo3d.errors import InputError
+    from photo3d.trellis.weights import write_random_pipeline
 
-    return json.loads(stem.with_name(stem.name + ".json").read_text())
+    with contextlib.ExitStack() as stack:
+        folder = weights
+        if weights == "tiny":
+            folder = write_random_pipeline(stack.enter_context(tempfile.TemporaryDirectory(prefix="p3d-trellis-")))
+        elif not weights or not Path(weights).is_dir():
+            raise InputError(f"TRELLIS weights {weights!r}: no such folder; download TRELLIS-image-large with "
+                             f"`huggingface-cli download microsoft/TRELLIS-image-large --local-dir DIR` and pass DIR, "
+                             "or use 'tiny' (random stand-in weights)")
+        pipe = TrellisPipeline.from_folder(folder, device, torso_dtype, checkpoint, conditioner)
+    if weights == "tiny":
+        pipe.description["weights"] = "tiny (random weights written for this run; a stand-in, not TRELLIS)"
+    return pipe

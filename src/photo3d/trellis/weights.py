@@ -188,6 +188,13 @@ def read_pipeline(folder: str | os.PathLike) -> dict:
             **{k: v for k, v in args.items() if k != "models"}, "models": models}
 
 
+def pipeline_info(folder: str | os.PathLike) -> dict:
+    """``{"note", "stand_in"}`` of a weights folder (random folders written here are stand-ins)."""
+    f = Path(folder) / "pipeline.json"
+    data = json.loads(f.read_text()) if f.is_file() else {}
+    return {"note": data.get("note", "TRELLIS-image-large weights"), "stand_in": bool(data.get("stand_in", False))}
+
+
 def resolve_photo3d_checkpoint(spec: str) -> Path:
     """``"photo3d"`` -> ``$PHOTO3D_TRELLIS_CHECKPOINT``; anything else is a folder path."""
     path = Path(os.environ.get("PHOTO3D_TRELLIS_CHECKPOINT", "")) if spec == "photo3d" else Path(spec)
@@ -258,7 +265,7 @@ def write_random_pipeline(folder: str | os.PathLike, preset_name: str = "tiny", 
     finally:
         torch.random.set_rng_state(gen_state)
     atomic_write_json(folder / "pipeline.json", {
-        "name": "TrellisImageTo3DPipeline",
+        "name": "TrellisImageTo3DPipeline", "stand_in": True,
         "note": f"random weights ({preset_name} preset, seed {seed}): a stand-in for tests, not TRELLIS",
         "args": {"models": models, **SAMPLERS, "slat_normalization": SLAT_NORMALIZATION, "image_cond_model": "dinov2"},
     })

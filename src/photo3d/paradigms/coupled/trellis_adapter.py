@@ -21,9 +21,6 @@ What fine-tuning needs, and how it is done here:
 
 from __future__ import annotations
 
-import contextlib
-import tempfile
-
 import torch
 from torch import Tensor
 
@@ -66,20 +63,12 @@ class TrellisGenerator:
                       latent_steps: int = 12, grad_checkpointing: bool = False) -> TrellisGenerator:
         """Load from a TRELLIS-image-large folder (``"tiny"``: random stand-in weights), fp32 networks."""
         from photo3d.errors import InputError
-        from photo3d.trellis.pipeline import TrellisPipeline
-        from photo3d.trellis.weights import write_random_pipeline
+        from photo3d.trellis.pipeline import load_pipeline
 
         if not path:
             raise InputError("--generator trellis needs --trellis-path: a local TRELLIS-image-large folder "
                              "(huggingface-cli download microsoft/TRELLIS-image-large --local-dir DIR) or 'tiny'")
-        with contextlib.ExitStack() as stack:
-            folder = path
-            if path == "tiny":
-                folder = write_random_pipeline(stack.enter_context(tempfile.TemporaryDirectory(prefix="p3d-trellis-")))
-            pipe = TrellisPipeline.from_folder(folder, device, torch.float32, checkpoint or None)
-        if path == "tiny":
-            pipe.description["weights"] = "tiny (random weights; a stand-in, not TRELLIS)"
-        return cls(pipe, latent_steps, grad_checkpointing)
+        return cls(load_pipeline(path, device, torch.float32, checkpoint or None), latent_steps, grad_checkpointing)
 
     def condition(self, image: Tensor | None) -> Tensor:
         """``[1, T, C]`` DINOv2 tokens of one view ``[3, H, W]`` on white; ``None`` -> zeros (CFG dropout)."""
