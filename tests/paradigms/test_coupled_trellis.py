@@ -117,3 +117,14 @@ def test_train_cli_runs_a_few_steps_on_trellis(tmp_path, mv_tiny, capsys):
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["generator"]["is_paper_model"] is False and cfg["generator"]["master_weights"] == "fp32"
     assert (out / "samples" / "grid_0.png").is_file() and "TRELLIS-image-large SLAT flow" in capsys.readouterr().out
+
+
+@pytest.mark.gpu
+def test_bf16_autocast_step_on_cuda_keeps_fp32_masters(mv_tiny):
+    par = build_coupled(CoupledConfig(generator="trellis", trellis_path="tiny", trellis_latent_steps=2), "cuda")
+    sample = Photo3DMVDataset(mv_tiny, resolution=32)[0]
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        views, aux = par.step([sample], par.init_state(0))
+    (views.float() - aux["targets"].cuda()).square().mean().backward()
+    assert all(p.dtype == torch.float32 and p.is_cuda for p in par.model.flow.parameters())
+    assert all(torch.isfinite(p.grad).all() for p in par.model.flow.parameters() if p.grad is not None)

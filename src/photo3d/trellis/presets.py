@@ -62,24 +62,25 @@ TRELLIS_IMAGE_LARGE = {
 # DINOv2 ViT-L/14 with 4 registers at 518^2 (torch.hub dinov2_vitl14_reg): 1 + 4 + 37^2 tokens of 1024
 DINOV2_TOKENS = (1374, 1024)
 
+def _scaled(base: dict, changes: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, args in changes.items():
+        out[key]["args"].update(args)
+    return out
+
+
 # A 16^3 voxel grid, widths 32-64 and one or two blocks: seconds on a CPU, same code paths.
-TINY = {
-    "sparse_structure_flow_model": {"name": "SparseStructureFlowModel", "args": {
-        "resolution": 4, "in_channels": 8, "out_channels": 8, "model_channels": 64, "cond_channels": 32,
-        "num_blocks": 2, "num_heads": 4, "mlp_ratio": 2, "patch_size": 1, "pe_mode": "ape",
-        "qk_rms_norm": True, "use_fp16": False}},
-    "sparse_structure_decoder": {"name": "SparseStructureDecoder", "args": {
-        "out_channels": 1, "latent_channels": 8, "num_res_blocks": 1, "num_res_blocks_middle": 1,
-        "channels": [32, 16, 8], "use_fp16": False}},
-    "slat_flow_model": {"name": "SLatFlowModel", "args": {
-        "resolution": 16, "in_channels": 8, "out_channels": 8, "model_channels": 64, "cond_channels": 32,
-        "num_blocks": 2, "num_heads": 4, "mlp_ratio": 2, "patch_size": 2, "num_io_res_blocks": 2,
-        "io_block_channels": [16], "pe_mode": "ape", "qk_rms_norm": True, "use_fp16": False}},
-    "slat_decoder_gs": {"name": "SLatGaussianDecoder", "args": {
-        "resolution": 16, "model_channels": 32, "latent_channels": 8, "num_blocks": 2, "num_heads": 2,
-        "mlp_ratio": 2, "attn_mode": "swin", "window_size": 4, "use_fp16": False,
-        "representation_config": {**GS_REPRESENTATION, "num_gaussians": 4}}},
-}
+TINY = _scaled(TRELLIS_IMAGE_LARGE, {
+    "sparse_structure_flow_model": {"resolution": 4, "model_channels": 64, "cond_channels": 32, "num_blocks": 2,
+                                    "num_heads": 4, "mlp_ratio": 2, "use_fp16": False},
+    "sparse_structure_decoder": {"num_res_blocks": 1, "num_res_blocks_middle": 1, "channels": [32, 16, 8],
+                                 "use_fp16": False},
+    "slat_flow_model": {"resolution": 16, "model_channels": 64, "cond_channels": 32, "num_blocks": 2, "num_heads": 4,
+                        "mlp_ratio": 2, "io_block_channels": [16], "use_fp16": False},
+    "slat_decoder_gs": {"resolution": 16, "model_channels": 32, "num_blocks": 2, "num_heads": 2, "mlp_ratio": 2,
+                        "window_size": 4, "use_fp16": False,
+                        "representation_config": {**GS_REPRESENTATION, "num_gaussians": 4}},
+})
 
 # transformers Dinov2WithRegistersConfig of the conditioner: ViT-L/14 with 4 registers at 518^2 (the
 # published facebook/dinov2-with-registers-large), and a 1-layer tiny one (1374 tokens of 32)
