@@ -5,7 +5,7 @@
     python benchmarks/trellis_speed.py --device cuda        # + image-to-3D seconds / peak memory, one fine-tuning step
     python benchmarks/trellis_speed.py --device cuda --weights weights/TRELLIS-image-large   # with the real weights
 
-Prints a markdown table; seconds are medians of ``--repeats`` runs after one warm-up. On the CPU
+Prints a markdown table; seconds are medians of ``--repeats`` runs after ``--warmup`` ones. On the CPU
 the peer is TRELLIS's own network code with the reference kernels of
 ``benchmarks/trellis_equivalence.py`` (spconv when importable, an explicit-softmax reference for its
 flash-attn-only sparse attention), so it times TRELLIS's Python around those kernels, not
@@ -41,8 +41,12 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+WARMUP = [1]  # runs before timing (set by --warmup)
+
+
 def _time(fn, repeats: int, device: torch.device) -> float:
-    fn()  # warm-up: allocator, neighbour maps, kernels
+    for _ in range(WARMUP[0]):  # allocator, kernels, cuDNN/cuBLAS heuristics
+        fn()
     _sync(device)
     runs = []
     for _ in range(repeats):
@@ -191,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--voxels", type=int, default=20000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0 = torch's default)")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (0 is fine on a CPU)")
     ap.add_argument("--trellis", type=Path, default=None, help="a checkout of microsoft/TRELLIS (CPU peer)")
     ap.add_argument("--weights", default="", help="a TRELLIS-image-large folder for the CUDA image-to-3D run")
     ap.add_argument("--smoke", action="store_true",
@@ -198,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    WARMUP[0] = args.warmup
     device = torch.device(args.device)
     if args.trellis:
         install_reference(args.trellis.expanduser().resolve(), "auto")
