@@ -33,7 +33,7 @@ from photo3d.trellis.sparse import SparseTensor
 from photo3d.trellis.weights import build_network
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from trellis_equivalence import install_reference, shell_voxels, upstream_class  # noqa: E402
+from trellis_equivalence import cpu_cuda_calls, install_reference, shell_voxels, upstream_class  # noqa: E402
 
 
 def _sync(device: torch.device) -> None:
@@ -96,6 +96,7 @@ def bench_networks(device: torch.device, voxels: torch.Tensor, repeats: int, dty
             sec = _time(fn, repeats, device)
         rows.append({"what": what, "impl": "photo3d.trellis", "device": f"{device.type} {str(dtype)[6:]}",
                      "voxels": len(voxels), "sec": sec, "peak_gb": _peak(device)})
+        print(f"  measured: {rows[-1]}", flush=True)
         del net
         if upstream and device.type == "cpu":
             from trellis.modules import sparse as sp
@@ -103,10 +104,11 @@ def bench_networks(device: torch.device, voxels: torch.Tensor, repeats: int, dty
             ref = upstream_class(cfg["name"])(**cfg["args"]).train()  # train(): spconv's CPU path (no fused bias)
             xr = sp.SparseTensor(feats=feats, coords=coords)
             fn = (lambda: ref(xr, t, cond)) if key == "slat_flow_model" else (lambda: ref(xr))
-            with torch.no_grad():
+            with torch.no_grad(), cpu_cuda_calls():
                 sec_ref = _time(fn, repeats, device)
             rows.append({"what": what, "impl": "TRELLIS classes + reference kernels", "device": "cpu float32",
                          "voxels": len(voxels), "sec": sec_ref, "peak_gb": _peak(device)})
+            print(f"  measured: {rows[-1]}", flush=True)
             del ref
     return rows
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from photo3d.gaussians.model import SH_C0, Gaussians
 from photo3d.trellis.blocks import SparseTransformerBlock, convert_torso, position_embedding
