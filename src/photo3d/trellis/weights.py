@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from photo3d._optional import require
 from photo3d.errors import CheckpointMismatchError, WeightsNotFoundError
 from photo3d.io import atomic_write_bytes, atomic_write_json
 from photo3d.trellis.presets import DINOV2, NETWORK_KEYS, SAMPLERS, SLAT_NORMALIZATION, preset
@@ -78,9 +79,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsNotFoundError(f"{path}: checkpoint file not found")
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path))
+        return require("safetensors.torch", "reading TRELLIS checkpoints").load_file(str(path))
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure: say what to do
@@ -242,10 +241,7 @@ def write_random_pipeline(folder: str | os.PathLike, preset_name: str = "tiny", 
     sizes, for timing). It is a stand-in for tests and dry runs, never the paper's model;
     ``pipeline.json`` says so.
     """
-    from safetensors.torch import save
-
-    from photo3d._optional import require
-
+    save = require("safetensors.torch", "writing TRELLIS checkpoints").save
     folder = Path(folder)
     nets = preset(preset_name)
     gen_state = torch.random.get_rng_state()
