@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
+from photo3d.config import TypedConfig
 from photo3d.errors import InputError
 
 
 @dataclass
-class GenerateConfig:
+class GenerateConfig(TypedConfig):
     """Image-to-3D with TRELLIS-image-large (or Photo3D's fine-tuned stage 2)."""
 
     weights: str = field(default="", metadata={
@@ -34,6 +35,7 @@ class GenerateConfig:
         "help": "network blocks' precision: auto = fp32 on CPU, bf16 on CUDA (fp16 without bf16)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.weights:
             raise InputError("--weights is required: a local TRELLIS-image-large folder "
                              "(huggingface-cli download microsoft/TRELLIS-image-large --local-dir DIR) or 'tiny'")
@@ -42,6 +44,3 @@ class GenerateConfig:
                 raise InputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if self.resolution < 16:
             raise InputError(f"--resolution must be >= 16, got {self.resolution}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)

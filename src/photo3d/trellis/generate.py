@@ -24,7 +24,7 @@ from PIL import Image
 
 from photo3d.errors import InputError
 from photo3d.gaussians import save_ply
-from photo3d.io import atomic_write_bytes, atomic_write_json, save_image
+from photo3d.io import atomic_write_bytes, atomic_write_json, decode_array, save_image
 from photo3d.trellis.config import GenerateConfig
 from photo3d.trellis.gs_decoder import RENDER_OPTIONS, clamp_colors
 from photo3d.trellis.pipeline import load_pipeline
@@ -34,8 +34,9 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 def render_outputs(gaussians, resolution: int) -> dict[str, torch.Tensor]:
     """``grid`` [3, 2R, 2R], ``turntable`` (8 held-out views tiled) and ``gif`` frames of the asset."""
-    from photo3d.enhance.outputs import gif_cameras, tile, turntable_cameras
-    from photo3d.render.gaussians import render_gaussian_grid, render_gaussians
+    from photo3d.enhance.outputs import gif_cameras, turntable_cameras
+    from photo3d.gaussians import render_gaussian_grid, render_gaussians
+    from photo3d.grid import tile
 
     g = clamp_colors(gaussians.detach().map(lambda t: t.float()))
     with torch.no_grad():
@@ -47,18 +48,13 @@ def render_outputs(gaussians, resolution: int) -> dict[str, torch.Tensor]:
 
 def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, log=print) -> dict:
     """Run image-to-3D and write the files of the module docstring. Returns the record."""
+    from photo3d.device import resolve_device
     from photo3d.enhance.outputs import save_gif
-    from photo3d.enhance.pipeline import resolve_device
 
     image_path, out = Path(image_path), Path(out_dir)
     if not image_path.is_file():
         raise InputError(f"{image_path}: no such image file")
-    try:
-        with Image.open(image_path) as im:
-            im.load()
-            image = im.convert("RGBA") if im.mode in ("RGBA", "LA", "P") else im.convert("RGB")
-    except OSError as exc:
-        raise InputError(f"{image_path}: not a readable image ({exc})") from exc
+    image = Image.fromarray(decode_array(image_path.read_bytes(), image_path))  # RGBA when it has alpha
     device = resolve_device(cfg.device)
     times: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -88,7 +84,7 @@ def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, l
     files["grid"] = save_image(out / "grid.png", pictures["grid"])
     files["turntable"] = save_image(out / "turntable.png", pictures["turntable"])
     files["gif"] = save_gif(out / "turntable.gif", list(pictures["gif"]))
-    files["condition"] = atomic_write_bytes(out / "condition.png", _png(result.condition_image))
+    files["condition"] = save_image(out / "condition.png", np.asarray(result.condition_image))
     record = {
         "image": str(image_path), "config": cfg.to_dict(), "model": desc, "matting": result.matting,
         "samplers": {"structure": ss.to_dict(), "slat": sl.to_dict()}, **result.info,
@@ -116,10 +112,3 @@ def save_slat(path: str | Path, coords: torch.Tensor, feats: torch.Tensor) -> Pa
     np.savez(buf, coords=coords.numpy().astype(np.int32), feats=feats.float().numpy())
     return atomic_write_bytes(path, buf.getvalue())
 
-
-def _png(image: Image.Image) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
