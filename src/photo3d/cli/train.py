@@ -21,9 +21,9 @@ from photo3d.train.config import TrainConfig
 COUPLED_EXAMPLE = """examples:
   photo3d train coupled --data src/photo3d/examples/mv_tiny --out outputs/train_tiny \\
       --encoders tiny --steps 20 --resolution 64
-  photo3d train coupled --data src/photo3d/examples/mv_tiny --out outputs/train_trellis_tiny \
+  photo3d train coupled --data src/photo3d/examples/mv_tiny --out outputs/train_trellis_tiny \\
       --encoders tiny --steps 2 --resolution 32 --generator trellis --trellis-path tiny
-  torchrun --nproc_per_node 8 $(which photo3d) train coupled --data DATA --out OUT \
+  torchrun --nproc_per_node 8 $(which photo3d) train coupled --data DATA --out OUT \\
       --generator trellis --trellis-path weights/TRELLIS-image-large [--trellis-checkpoint ck/Trellis]
 """
 
