@@ -29,6 +29,8 @@ if [[ -f "$stamp" && "$stamp" -nt requirements/lock.txt && "$stamp" -nt pyprojec
 fi
 [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-"$VENV/bin/python" -m pip install -q -r requirements/lock.txt
+# The lock is complete; --no-deps keeps pip from replacing the pinned CPU torch (ocnn declares
+# torchvision, which has no build for it; photo3d imports ocnn without torchvision).
+"$VENV/bin/python" -m pip install -q --no-deps -r requirements/lock.txt
 "$VENV/bin/python" -m pip install -q --no-deps -e .
 touch "$stamp"
