@@ -7,17 +7,18 @@ import math
 import numpy as np
 import torch
 
-from photo3d.cameras import rig_cameras
+from photo3d.cameras import STEP1X3D_AZIMUTHS_DEG, STEP1X3D_ELEVATIONS_DEG, rig_cameras, step1x3d_rig_cameras
 from photo3d.paradigms.mvdiffusion.conditions import prepare_reference, render_geometry
-from photo3d.paradigms.mvdiffusion.rig import AZIMUTHS_DEG, ELEVATIONS_DEG, MODEL_FROM_GRID, step1x_cameras
-from photo3d.paradigms.mvdiffusion.targets import project_colours, reproject_targets
+from photo3d.paradigms.mvdiffusion.rig import MODEL_FROM_GRID
+from photo3d.paradigms.mvdiffusion.targets import reproject_targets
 from photo3d.render import MeshTensors, render_views
 
 
 def test_rig_directions_match_upstreams_formula_and_the_photo3d_yaws():
-    cams = step1x_cameras(32)
-    for i, (a, e) in enumerate(zip(AZIMUTHS_DEG, ELEVATIONS_DEG)):
-        a, e = math.radians(a), math.radians(e)
+    cams = step1x3d_rig_cameras(32)
+    assert MODEL_FROM_GRID == (2, 1, 0, 3)
+    for i, (x, e) in enumerate(zip(STEP1X3D_AZIMUTHS_DEG, STEP1X3D_ELEVATIONS_DEG)):
+        a, e = math.radians(x - 90), math.radians(e)  # upstream: azimuth_deg = [x - 90 for x in ...]
         upstream = np.array([math.cos(e) * math.cos(a), math.cos(e) * math.sin(a), math.sin(e)])
         c = cams.centers[i] / np.linalg.norm(cams.centers[i])
         assert np.allclose(c, upstream, atol=1e-9), i
@@ -31,7 +32,7 @@ def test_rig_directions_match_upstreams_formula_and_the_photo3d_yaws():
 
 def test_geometry_maps_of_a_cube(cube):
     mesh = MeshTensors.from_mesh(cube)
-    geo = render_geometry(mesh, step1x_cameras(48))
+    geo = render_geometry(mesh, step1x3d_rig_cameras(48))
     m = geo.mask[:, 0]
     assert m.any(dim=(1, 2)).all() and not m.all()
     pos = geo.position.permute(0, 2, 3, 1)[m]
@@ -53,26 +54,28 @@ def test_edited_views_reproject_onto_the_model_views(cube):
     mesh = MeshTensors.from_mesh(cube)
     grid_cams = rig_cameras(96)
     edited = render_views(mesh, grid_cams, shading="unlit").rgb
-    cams = step1x_cameras(64, 4)
+    cams = step1x3d_rig_cameras(64)[:4]
     geo = render_geometry(mesh, cams)
-    tg = reproject_targets(mesh, geo, edited, grid_cams, min_coverage=0.05)
+    tg = reproject_targets(cube, geo, edited, grid_cams, min_coverage=0.05)
     direct = render_views(mesh, cams, shading="unlit").rgb
     sil = tg.silhouette.expand(-1, 3, -1, -1)
-    assert tg.mask.float().sum() > 0.97 * tg.silhouette.float().sum()
+    # all but a pixel-wide band along silhouettes and depth jumps (unreliable in the grid views)
+    assert tg.mask.float().sum() > 0.9 * tg.silhouette.float().sum()
     err = (tg.images - direct).abs()[tg.mask.expand(-1, 3, -1, -1)]
     # exact inside the faces; only pixels on colour edges and silhouettes mix neighbours (bilinear)
     assert float(err.median()) < 0.005 and float(err.mean()) < 0.03
     assert torch.all(tg.images[~sil] == 1.0)
 
 
-def test_points_no_view_sees_get_no_weight(cube):
+def test_pixels_no_grid_view_sees_are_not_supervised(cube):
     mesh = MeshTensors.from_mesh(cube)
-    cams = rig_cameras(64)
-    depth = render_geometry(mesh, cams).depth[:, 0]
-    images = torch.rand(4, 3, 64, 64)
-    pts = torch.tensor([[0.0, 0.0, 0.0], [0.1, -0.05, 0.1]])  # inside the cube: hidden from every view
-    col, w = project_colours(pts, torch.tensor([[0.0, -1.0, 0.0]] * 2), images, cams, depth)
-    assert torch.all(w == 0) and torch.all(col == 1.0)
+    grid_cams = rig_cameras(64)
+    edited = render_views(mesh, grid_cams, shading="unlit").rgb
+    top = step1x3d_rig_cameras(64)[4:5]  # the top face: pitch-0 grid views never see it
+    geo = render_geometry(mesh, top)
+    tg = reproject_targets(cube, geo, edited, grid_cams)
+    assert tg.silhouette.float().mean() > 0.1 and not tg.mask.any()
+    assert torch.all(tg.weight == 0) and torch.all(tg.images == 1.0)
 
 
 def test_reference_image_is_centred_and_scaled_on_grey():

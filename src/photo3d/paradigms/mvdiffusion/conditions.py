@@ -38,6 +38,20 @@ class GeometryMaps:
         """``[N, 6, H, W]`` adapter input in [0, 1]: ``(p + 0.5, n / 2 + 0.5)``, 0.5 on background."""
         return torch.cat([(self.position + 0.5).clamp(0, 1), (self.normal / 2 + 0.5).clamp(0, 1)], 1)
 
+    def surface(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """World positions and normals ``[P, 3]`` of the covered pixels (view, row, column order)."""
+        flat = self.mask.permute(0, 2, 3, 1).reshape(-1)
+        pick = lambda x: x.permute(0, 2, 3, 1).reshape(-1, 3)[flat]  # noqa: E731
+        return pick(self.position), pick(self.normal)
+
+    def paint(self, values: torch.Tensor, background: float = 1.0) -> torch.Tensor:
+        """Per-pixel images ``[N, C, H, W]`` from values ``[P, C]`` of :meth:`surface`'s pixels."""
+        n, _, h, w = self.mask.shape
+        flat = self.mask.permute(0, 2, 3, 1).reshape(-1)
+        out = torch.full((n * h * w, values.shape[1]), background, dtype=values.dtype, device=values.device)
+        out[flat] = values
+        return out.view(n, h, w, -1).permute(0, 3, 1, 2).contiguous()
+
 
 def interpolate_vertices(fragments: Fragments, faces: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
     """Per-pixel barycentric interpolation of a per-vertex attribute.
