@@ -57,6 +57,6 @@ def make_strategy():
         from photo3d.paradigms.mvdiffusion import MVDiffusionConfig, build_mvdiffusion
 
         torch.manual_seed(0)
-        return build_mvdiffusion(MVDiffusionConfig(**overrides), resolution)
+        return build_mvdiffusion(MVDiffusionConfig(**overrides), resolution=resolution)
 
     return make

@@ -111,3 +111,45 @@ def test_fine_tuning_lowers_l_real_on_mv_tiny(mv_tiny, tmp_path, make_loss, make
     assert all(a < b for a, b in zip(after, before)), (before, after)  # lower on every fixed draw
     assert mean(after) < 0.93 * mean(before), (before, after)
     assert [r["step"] for r in read_log(tmp_path / "run" / "log.jsonl")][-1] == 40
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_kill_and_resume_reproduces_the_losses(mv_tiny, tmp_path, make_loss, make_strategy):
+    ds = Photo3DMVDataset(mv_tiny, resolution=32)
+    kw = dict(data=str(mv_tiny), steps=4, resolution=32, lr=1e-3, ckpt_every=2, preview_every=0, final_samples=False)
+    train(make_strategy(resolution=32), ds, make_loss(resolution=32), TrainConfig(out=str(tmp_path / "a"), **kw))
+
+    def kill(step, rec):
+        if step == 3:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        train(make_strategy(resolution=32), ds, make_loss(resolution=32), TrainConfig(out=str(tmp_path / "b"), **kw),
+              on_step=kill)
+    torch.manual_seed(7)  # a different initialisation: the trained weights must come from the checkpoint
+    train(make_strategy(resolution=32), ds, make_loss(resolution=32),
+          TrainConfig(out=str(tmp_path / "b"), resume="auto", **kw))
+    a = [r["loss"] for r in read_log(tmp_path / "a" / "log.jsonl")]
+    b = [r["loss"] for r in read_log(tmp_path / "b" / "log.jsonl")]
+    assert len(set(a)) == 4 and b == pytest.approx(a, abs=1e-6)
+
+
+def test_lora_option_trains_and_exports_in_diffusers_layout(dataset, make_strategy, tmp_path):
+    pytest.importorskip("peft")
+    par = make_strategy(lora_rank=2)
+    lora = par.trainable_modules()["lora"]
+    assert sum(p.numel() for p in lora.parameters()) > 0
+    for mod in par.trainable_modules().values():
+        mod.requires_grad_(True)
+    views, aux = par.step([dataset[0]], par.init_state(0))
+    (views - aux["targets"]).abs().mean().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in lora.parameters())
+    files = par.export(tmp_path)
+    from photo3d.paradigms.mvdiffusion.weights import read_safetensors
+
+    keys = read_safetensors(files[1])
+    assert files[1].name == "unet_lora.safetensors" and all(k.startswith("unet.") and ".lora_" in k for k in keys)
+    assert any("attn1.to_q.lora_A" in k for k in keys)

@@ -24,13 +24,14 @@ _LAZY = {
 }
 
 
-def build_mvdiffusion(cfg: MVDiffusionConfig, resolution: int, device="cpu"):
+def build_mvdiffusion(cfg: MVDiffusionConfig, device="cpu", resolution: int | None = None):
     """The strategy with the model ``cfg.model`` names (``"tiny"`` or a local weights folder).
 
     Args:
         cfg: paradigm options.
-        resolution: view side of the model and the targets (pixels, multiple of 16).
         device: where the networks live.
+        resolution: view side of the model and the targets (pixels, multiple of 16); default: the
+            size of the dataset's edited views.
 
     Returns:
         A :class:`~photo3d.paradigms.mvdiffusion.strategy.MVDiffusionStrategy`.

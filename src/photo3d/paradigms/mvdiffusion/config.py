@@ -42,8 +42,7 @@ class MVDiffusionConfig:
     decoder_checkpointing: bool = field(default=True, metadata={"help": "gradient checkpointing through the frozen VAE decoder"})
     unet_checkpointing: bool = field(default=False, metadata={"help": "gradient checkpointing in the UNet (saves memory at 768²)"})
     min_coverage: float = field(default=0.05, metadata={"help": "pixels whose reprojected edited colour has a summed cos^4 weight below this are left out of L_real"})
-    guidance: float = field(default=3.0, metadata={"help": "classifier-free guidance of the final samples (Step1X-3D 3.0)"})
-    negative_prompt: str = field(default=NEGATIVE_PROMPT, metadata={"help": "negative prompt of the guided samples"})
+    negative_prompt: str = field(default=NEGATIVE_PROMPT, metadata={"help": "negative prompt of the guided samples (their guidance: --sample-cfg, Step1X-3D 3.0)"})
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.t_min < self.t_max <= 1.0:

@@ -29,6 +29,7 @@ from torch import nn
 from photo3d.assets.mesh import Mesh
 from photo3d.bake import project_views
 from photo3d.cameras import STEP1X3D_VIEW_WEIGHTS, Cameras, rig_cameras, step1x3d_rig_cameras
+from photo3d.errors import InputError
 from photo3d.grid import compose_grid
 from photo3d.paradigms.mvdiffusion.conditions import GeometryMaps, prepare_reference, render_geometry
 from photo3d.paradigms.mvdiffusion.config import MVDiffusionConfig
@@ -64,19 +65,20 @@ class MVDiffusionStrategy:
     Args:
         model: the multi-view model (on the run's device).
         config: :class:`~.config.MVDiffusionConfig`.
-        resolution: view side of the model and the targets (pixels, multiple of 16).
+        resolution: view side of the model and the targets (pixels, multiple of 16); ``None`` =
+            the edited views' size of the first sample prepared (the run's ``--resolution``).
     """
 
     model: MVDiffusionModel
     config: MVDiffusionConfig = field(default_factory=MVDiffusionConfig)
-    resolution: int = 64
+    resolution: int | None = None
     name: str = "mvdiffusion"
     _cache: dict = field(default_factory=dict, repr=False)
     _trainable: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if self.resolution % 16:
-            raise ValueError(f"the multi-view model needs views whose side is a multiple of 16, got {self.resolution}")
+        if self.resolution is not None:
+            _check_resolution(self.resolution)
         mods = {"mv_attention": self.model.mv_attention()}
         if self.config.train_adapter:
             mods["cond_encoder"] = self.model.adapter
@@ -159,6 +161,23 @@ class MVDiffusionStrategy:
         target = sil * (mask * targets.to(views) + (1 - mask) * free) + (1 - sil)
         return pred, target
 
+    def export(self, out_dir) -> list:
+        """Write the trained adapter in the released layout (``step1x-3d-ig2v.safetensors``, loadable
+        by upstream and by ``--adapter``) and, with ``lora_rank``, the LoRA in diffusers' format
+        (``unet_lora.safetensors``, keys ``unet.<module>.lora_A.weight``: ``load_lora_weights`` reads it)."""
+        from pathlib import Path
+
+        from photo3d.paradigms.mvdiffusion.weights import save_adapter, save_tensors
+
+        out = Path(out_dir)
+        files = [save_adapter(self.model, out / "step1x-3d-ig2v.safetensors")]
+        if "lora" in self._trainable:
+            from peft.utils import get_peft_model_state_dict
+
+            lora = {f"unet.{k}": v for k, v in get_peft_model_state_dict(self.model.unet).items()}
+            files.append(save_tensors(lora, out / "unet_lora.safetensors"))
+        return files
+
     # -- per-sample preparation ----------------------------------------------------------------
     def prepare(self, sample: dict) -> Prepared:
         """Geometry, targets, clean latents of a sample (computed once, then cached by id)."""
@@ -169,6 +188,8 @@ class MVDiffusionStrategy:
 
         if sample.get("mesh_path") is None:
             raise ValueError(f"sample {sid}: the multi-view paradigm needs {sid}/mesh.obj")
+        if self.resolution is None:
+            self.resolution = _check_resolution(int(sample["target"].shape[-1]))
         # Photo3D-MV meshes are already in the world frame (TRELLIS frame): no re-normalisation
         mesh = load_asset(sample["mesh_path"], normalize=False).mesh
         mesh_t = MeshTensors.from_mesh(mesh, self.model.device)
@@ -201,12 +222,12 @@ class MVDiffusionStrategy:
 
     # -- samples ---------------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, sample: dict, steps: int = 50, cfg_scale: float | None = None, seed: int = 0) -> torch.Tensor:
+    def generate(self, sample: dict, steps: int = 50, cfg_scale: float = 3.0, seed: int = 0) -> torch.Tensor:
         """The 6 views of a sample generated from noise (reference: edited grid view 2, the front)."""
         prep = self.prepare(sample)
         ref = prepare_reference(sample["target"][2], self.resolution, background=BACKGROUND)
         return generate_views(self.model, prep.control, prep.prompt, ref.to(self.model.device), steps=steps,
-                              guidance=self.config.guidance if cfg_scale is None else cfg_scale,
+                              guidance=cfg_scale,
                               negative_prompt=self.config.negative_prompt, seed=seed)
 
     @torch.no_grad()
@@ -223,6 +244,13 @@ class MVDiffusionStrategy:
         col, w = project_views(prep.mesh, pts, nrm, views, self.model_cameras(),
                                STEP1X3D_VIEW_WEIGHTS[: len(views)])
         return compose_grid(geo.paint(torch.where(w[:, None] > 0, col, torch.ones_like(col))))
+
+
+def _check_resolution(resolution: int) -> int:
+    if resolution % 16:
+        raise InputError(f"the multi-view model needs views whose side is a multiple of 16 (the adapter "
+                         f"downsamples 16x), got {resolution}; pass e.g. --resolution 64 or 768")
+    return resolution
 
 
 def _subset(geo: GeometryMaps, idx: list[int]) -> GeometryMaps:

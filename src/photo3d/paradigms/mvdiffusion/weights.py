@@ -173,13 +173,18 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return st.load_file(str(path), device="cpu")
 
 
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
+    """Write tensors as ``.safetensors`` (atomic)."""
+    st = require("safetensors.torch", "writing safetensors files")
+    flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        st.save_file(flat, str(tmp), metadata={"format": "pt"})
+    return Path(path)
+
+
 def save_adapter(model: MVDiffusionModel, path: str | os.PathLike) -> Path:
     """Write the adapter as ``.safetensors`` in the released layout (atomic); upstream loads it."""
-    st = require("safetensors.torch", "writing adapter weights")
-    tensors = {k: v.detach().contiguous().cpu() for k, v in adapter_state_dict(model).items()}
-    with atomic_path(path) as tmp:
-        st.save_file(tensors, str(tmp), metadata={"format": "pt"})
-    return Path(path)
+    return save_tensors(adapter_state_dict(model), path)
 
 
 def _variant(folder: Path, stem: str) -> str | None:
