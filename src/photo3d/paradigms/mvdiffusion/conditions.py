@@ -96,16 +96,20 @@ def prepare_reference(image: torch.Tensor, size: int, alpha: torch.Tensor | None
     Args:
         image: ``[3, H, W]`` in [0, 1].
         size: output side (the model resolution).
-        alpha: ``[1, H, W]`` coverage; default: the non-white foreground of ``image``.
+        alpha: ``[1, H, W]`` coverage; default: the foreground of ``image`` on white
+            (:func:`photo3d.imaging.masks.foreground_mask`, silhouette tolerance).
         fill: the longer side of the object's box becomes ``fill * size``.
         background: grey level the object is composited on (upstream 0.5).
 
     Returns:
         ``[3, size, size]`` in [0, 1].
     """
-    from photo3d.structure import foreground_mask
+    from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
+    from photo3d.imaging.resample import resize
 
-    a = (foreground_mask(image[None])[0].float() if alpha is None else alpha.float().clamp(0, 1))
+    # an edited view's background may be off-white: the silhouette rule, with speck clean-up
+    a = (foreground_mask(image[None], SILHOUETTE_WHITE_TOLERANCE, cleanup=1)[0].float() if alpha is None
+         else alpha.float().clamp(0, 1))
     ys, xs = torch.nonzero(a[0] > 0, as_tuple=True)
     if len(ys) == 0:
         return torch.full((3, size, size), background, dtype=image.dtype, device=image.device)
@@ -116,7 +120,7 @@ def prepare_reference(image: torch.Tensor, size: int, alpha: torch.Tensor | None
     ch, cw = y1 - y0, x1 - x0
     scale = fill * size / max(ch, cw)
     nh, nw = max(1, int(ch * scale)), max(1, int(cw * scale))
-    crop = F.interpolate(crop, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False)[0]
+    crop = resize(crop, (nh, nw))[0]
     out = torch.zeros(4, size, size, dtype=image.dtype, device=image.device)
     top, left = (size - nh) // 2, (size - nw) // 2
     out[:, top:top + nh, left:left + nw] = crop
