@@ -169,16 +169,20 @@ def load_adapter_state(unet, adapter, state: dict[str, torch.Tensor], source: st
 
 def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """All tensors of a ``.safetensors`` file (on CPU)."""
-    st = require("safetensors.torch", "reading adapter weights")
-    return st.load_file(str(path), device="cpu")
+    require("safetensors", "reading adapter weights")
+    import safetensors.torch
+
+    return safetensors.torch.load_file(str(path), device="cpu")
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: str | os.PathLike) -> Path:
     """Write tensors as ``.safetensors`` (atomic)."""
-    st = require("safetensors.torch", "writing safetensors files")
+    require("safetensors", "writing safetensors files")
+    import safetensors.torch
+
     flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
-        st.save_file(flat, str(tmp), metadata={"format": "pt"})
+        safetensors.torch.save_file(flat, str(tmp), metadata={"format": "pt"})
     return Path(path)
 
 
