@@ -157,7 +157,10 @@ class MVDiffusionModel:
                   "ref_hidden_states": ref_states, "use_ref": ref_states is not None}
         return self.unet(x_t.to(self.dtype), t.to(self.device), encoder_hidden_states=rep(cond["embeds"]),
                          added_cond_kwargs={"text_embeds": rep(cond["text_embeds"]), "time_ids": rep(cond["time_ids"])},
-                         down_intrablock_additional_residuals=None if features is None else list(features),
+                         # the UNet adds them in place: they must have its dtype (a float32 adapter may
+                         # feed a bfloat16 UNet)
+                         down_intrablock_additional_residuals=None if features is None else [
+                             f.to(self.dtype) for f in features],
                          cross_attention_kwargs=kwargs, return_dict=False)[0]
 
 

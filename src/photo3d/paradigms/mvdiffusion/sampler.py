@@ -43,6 +43,14 @@ def generate_views(model: MVDiffusionModel, control: torch.Tensor, prompt: str, 
     Returns:
         ``[V, 3, H, W]`` views in [0, 1] on the model's background (grey).
     """
+    dev = model.device
+    # a half-precision model (in a fine-tuning run with float32 trained parts) samples under autocast
+    mixed = dev.type == "cuda" and model.dtype != torch.float32
+    with torch.autocast(dev.type, dtype=model.dtype, enabled=mixed):
+        return _sample(model, control, prompt, reference, steps, guidance, negative_prompt, seed, progress)
+
+
+def _sample(model, control, prompt, reference, steps, guidance, negative_prompt, seed, progress) -> torch.Tensor:
     v, _, h, w = control.shape
     dev = model.device
     gen = torch.Generator().manual_seed(seed)
