@@ -182,12 +182,18 @@ class MVDiffusionStrategy:
     def prepare(self, sample: dict) -> Prepared:
         """Geometry, targets, clean latents of a sample (computed once, then cached by id)."""
         sid = sample["id"]
-        if sid in self._cache:
-            return self._cache[sid]
+        if sid not in self._cache:
+            # rasterising and reprojecting need float32 even inside the loop's bf16 autocast
+            with torch.no_grad(), torch.autocast(self.model.device.type, enabled=False):
+                self._cache[sid] = self._prepare(sample)
+        return self._cache[sid]
+
+    def _prepare(self, sample: dict) -> Prepared:
         from photo3d.assets import load_asset
 
+        sid = sample["id"]
         if sample.get("mesh_path") is None:
-            raise ValueError(f"sample {sid}: the multi-view paradigm needs {sid}/mesh.obj")
+            raise InputError(f"sample {sid}: the multi-view paradigm needs {sid}/mesh.obj (or .glb/.ply)")
         if self.resolution is None:
             self.resolution = _check_resolution(int(sample["target"].shape[-1]))
         # Photo3D-MV meshes are already in the world frame (TRELLIS frame): no re-normalisation
@@ -205,9 +211,7 @@ class MVDiffusionStrategy:
             own = own.clone()
             own[SUPERVISED] = targets.images * m + own[SUPERVISED] * (1 - m)
         mean, std = self.model.encode_moments(own)
-        prep = Prepared(mesh, geo, geo.control(), targets, mean, std, sample.get("prompt") or "")
-        self._cache[sid] = prep
-        return prep
+        return Prepared(mesh, geo, geo.control(), targets, mean, std, sample.get("prompt") or "")
 
     def model_cameras(self) -> Cameras:
         """The model's views: the Step1X-3D rig at :attr:`resolution` (first ``num_views``)."""
