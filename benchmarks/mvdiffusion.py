@@ -135,7 +135,7 @@ def sdxl_sized_model(device: str, dtype: torch.dtype):
     with torch.device(device):
         unet = diffusers.UNet2DConditionModel(**SDXL_UNET_CONFIG).to(dtype)
         vae = diffusers.AutoencoderKL(**SDXL_VAE_CONFIG).to(dtype)
-        adapter = diffusers.T2IAdapter(**adapter_config()).to(dtype)
+        adapter = diffusers.T2IAdapter(**adapter_config(SDXL_UNET_CONFIG["block_out_channels"])).to(dtype)
     install_mv_attention(unet)
     unet.requires_grad_(False)
     vae.requires_grad_(False)
