@@ -38,8 +38,10 @@ def build_mvdiffusion(cfg: MVDiffusionConfig, device="cpu", resolution: int | No
     """
     import torch
 
-    from photo3d.paradigms.mvdiffusion.strategy import MVDiffusionStrategy
+    from photo3d.paradigms.mvdiffusion.strategy import MVDiffusionStrategy, check_resolution
 
+    if resolution is not None:
+        check_resolution(resolution)  # before loading any weights
     if cfg.is_tiny:
         from photo3d.paradigms.mvdiffusion.model import tiny_model
 

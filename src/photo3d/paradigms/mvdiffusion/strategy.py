@@ -78,7 +78,7 @@ class MVDiffusionStrategy:
 
     def __post_init__(self) -> None:
         if self.resolution is not None:
-            _check_resolution(self.resolution)
+            check_resolution(self.resolution)
         mods = {"mv_attention": self.model.mv_attention()}
         if self.config.train_adapter:
             mods["cond_encoder"] = self.model.adapter
@@ -195,7 +195,7 @@ class MVDiffusionStrategy:
         if sample.get("mesh_path") is None:
             raise InputError(f"sample {sid}: the multi-view paradigm needs {sid}/mesh.obj (or .glb/.ply)")
         if self.resolution is None:
-            self.resolution = _check_resolution(int(sample["target"].shape[-1]))
+            self.resolution = check_resolution(int(sample["target"].shape[-1]))
         # Photo3D-MV meshes are already in the world frame (TRELLIS frame): no re-normalisation
         mesh = load_asset(sample["mesh_path"], normalize=False).mesh
         mesh_t = MeshTensors.from_mesh(mesh, self.model.device)
@@ -250,7 +250,8 @@ class MVDiffusionStrategy:
         return compose_grid(geo.paint(torch.where(w[:, None] > 0, col, torch.ones_like(col))))
 
 
-def _check_resolution(resolution: int) -> int:
+def check_resolution(resolution: int) -> int:
+    """``resolution`` if the model can generate views of that side, else a one-line :class:`InputError`."""
     if resolution % 16:
         raise InputError(f"the multi-view model needs views whose side is a multiple of 16 (the adapter "
                          f"downsamples 16x), got {resolution}; pass e.g. --resolution 64 or 768")
