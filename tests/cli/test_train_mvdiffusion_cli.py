@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from PIL import Image
 
 from photo3d.cli import main
@@ -38,7 +37,9 @@ def test_smoke_run_writes_the_run_folder_and_the_released_adapter_file(mv_tiny, 
 
     keys = read_safetensors(out / "step1x-3d-ig2v.safetensors")
     assert any(k.endswith("attn1.processor.to_out_mv.0.weight") for k in keys) and "adapter.conv_in.weight" in keys
-    ckpt = torch.load(out / "checkpoints" / "latest.pt", map_location="cpu", weights_only=False)
+    from photo3d.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(out / "checkpoints" / "latest.safetensors")
     assert set(ckpt["modules"]) == {"mv_attention", "cond_encoder"}  # not the frozen SDXL parts
 
 

@@ -15,14 +15,17 @@ MV-Adapter's image+geometry-to-multiview SDXL model) where it states a value:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
+
+from photo3d.config import TypedConfig
+from photo3d.errors import ConfigError
 
 NEGATIVE_PROMPT = "watermark, ugly, deformed, noisy, blurry, low contrast"
 
 
 @dataclass
-class MVDiffusionConfig:
+class MVDiffusionConfig(TypedConfig):
     """Photo3D on geometry-conditioned multi-view diffusion: one-step x0, VAE decode, L_real."""
 
     model: str = field(default="tiny", metadata={"help": "tiny (random stand-in for smoke runs) or a local weights folder (SDXL base + fp16-fix VAE + ig2mv adapter)"})
@@ -45,21 +48,18 @@ class MVDiffusionConfig:
     negative_prompt: str = field(default=NEGATIVE_PROMPT, metadata={"help": "negative prompt of the guided samples (their guidance: --sample-cfg, Step1X-3D 3.0)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not 0.0 <= self.t_min < self.t_max <= 1.0:
-            raise ValueError(f"need 0 <= t_min < t_max <= 1, got ({self.t_min}, {self.t_max})")
+            raise ConfigError(f"MVDiffusionConfig: need 0 <= t_min < t_max <= 1, got ({self.t_min}, {self.t_max})")
         for name in ("prompt_drop", "image_drop", "joint_drop"):
             if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+                raise ConfigError(f"MVDiffusionConfig.{name} = {getattr(self, name)}: expected a probability in [0, 1)")
         if self.shift_scale <= 0:
-            raise ValueError(f"shift_scale must be positive, got {self.shift_scale}")
+            raise ConfigError(f"MVDiffusionConfig.shift_scale = {self.shift_scale}: expected a positive number")
         if self.lora_rank < 0:
-            raise ValueError(f"lora_rank must be >= 0, got {self.lora_rank}")
+            raise ConfigError(f"MVDiffusionConfig.lora_rank = {self.lora_rank}: expected an integer >= 0")
 
     @property
     def is_tiny(self) -> bool:
         """True for the tiny random stand-in model."""
         return self.model == "tiny"
-
-    def to_dict(self) -> dict:
-        """JSON-able dict of all options."""
-        return asdict(self)

@@ -212,24 +212,28 @@ def load_pretrained(folder: str | os.PathLike, adapter: str | os.PathLike = "", 
         dtype: UNet, adapter and text towers; the VAE stays float32 if its config asks for upcasting.
         shift_scale, shift_mode: noise schedule (see :mod:`.schedule`).
     """
+    from photo3d.encoders.registry import from_pretrained  # the one local-weights policy
+
     diffusers = require("diffusers", "the multi-view diffusion model")
     tr = require("transformers", "SDXL's text towers")
     parts = find_weights(folder, adapter)
-    base, local = parts["base"], {"local_files_only": True}
+    base = parts["base"]
     layout = LAYOUTS[layout] if isinstance(layout, str) else layout
     num_views = num_views or layout.num_views or 6
-    unet = diffusers.UNet2DConditionModel.from_pretrained(base, subfolder="unet", torch_dtype=dtype,
-                                                          variant=_variant(base / "unet", "diffusion_pytorch_model"), **local)
-    vae = diffusers.AutoencoderKL.from_pretrained(parts["vae"], variant=_variant(parts["vae"], "diffusion_pytorch_model"),
-                                                  **local)
+    unet = from_pretrained(diffusers.UNet2DConditionModel, str(base), "SDXL UNet", subfolder="unet", torch_dtype=dtype,
+                           variant=_variant(base / "unet", "diffusion_pytorch_model"))
+    vae = from_pretrained(diffusers.AutoencoderKL, str(parts["vae"]), "SDXL VAE",
+                          variant=_variant(parts["vae"], "diffusion_pytorch_model"))
     vae.to(torch.float32 if vae.config.force_upcast else dtype)
     towers, toks = [], []
     for sub, cls in (("text_encoder", tr.CLIPTextModel), ("text_encoder_2", tr.CLIPTextModelWithProjection)):
-        towers.append(cls.from_pretrained(base / sub, torch_dtype=dtype, variant=_variant(base / sub, "model"), **local))
-        toks.append(tr.CLIPTokenizer.from_pretrained(base / sub.replace("text_encoder", "tokenizer"), **local))
+        towers.append(from_pretrained(cls, str(base / sub), f"SDXL {sub}", torch_dtype=dtype,
+                                      variant=_variant(base / sub, "model")))
+        tok = sub.replace("text_encoder", "tokenizer")
+        toks.append(from_pretrained(tr.CLIPTokenizer, str(base / tok), f"SDXL {tok}"))
     text = PromptEncoder(toks, towers, {"name": "SDXL CLIP ViT-L + OpenCLIP bigG text towers", "path": str(base),
                                         "standin": False})
-    sched_cfg = diffusers.DDPMScheduler.load_config(base, subfolder="scheduler", **local)
+    sched_cfg = diffusers.DDPMScheduler.load_config(base, subfolder="scheduler", local_files_only=True)
     cond = diffusers.T2IAdapter(**adapter_config(unet.config.block_out_channels)).to(dtype)
     install_mv_attention(unet, layout, num_views, init_from_base=parts["adapter"] is None)
     if parts["adapter"] is not None:
