@@ -24,12 +24,12 @@ _LAZY = {
 }
 
 
-def build_mvdiffusion(cfg: MVDiffusionConfig, device="cpu", resolution: int | None = None):
+def build_mvdiffusion(cfg: MVDiffusionConfig, device="auto", resolution: int | None = None):
     """The strategy with the model ``cfg.model`` names (``"tiny"`` or a local weights folder).
 
     Args:
         cfg: paradigm options.
-        device: where the networks live.
+        device: where the networks live (``"auto"``: CUDA when available).
         resolution: view side of the model and the targets (pixels, multiple of 16); default: the
             size of the dataset's edited views.
 
@@ -38,18 +38,19 @@ def build_mvdiffusion(cfg: MVDiffusionConfig, device="cpu", resolution: int | No
     """
     import torch
 
+    from photo3d.device import resolve_device
     from photo3d.paradigms.mvdiffusion.strategy import MVDiffusionStrategy, check_resolution
 
     if resolution is not None:
         check_resolution(resolution)  # before loading any weights
+    dev = resolve_device(device)
     if cfg.is_tiny:
         from photo3d.paradigms.mvdiffusion.model import tiny_model
 
-        model = tiny_model(cfg.layout, shift_scale=cfg.shift_scale, shift_mode=cfg.shift_mode).to(device)
+        model = tiny_model(cfg.layout, shift_scale=cfg.shift_scale, shift_mode=cfg.shift_mode).to(dev)
     else:
         from photo3d.paradigms.mvdiffusion.weights import load_pretrained
 
-        dev = torch.device(device)
         # frozen base in bf16 on CUDA (the loop autocasts); trainable parts stay float32
         model = load_pretrained(cfg.model, cfg.adapter, cfg.layout, device=dev,
                                 dtype=torch.bfloat16 if dev.type == "cuda" else torch.float32,

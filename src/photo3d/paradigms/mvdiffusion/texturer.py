@@ -82,17 +82,20 @@ class MVDiffusionTexturer:
                            record=record)
 
 
-def build_texturer(weights: str, device="cpu", **options) -> MVDiffusionTexturer:
+def build_texturer(weights: str, device="auto", **options) -> MVDiffusionTexturer:
     """The multi-view texturer with ``weights`` ("tiny" or a local weights folder).
 
     Args:
         weights: ``"tiny"`` (random stand-in) or a folder laid out as :mod:`.weights` describes.
-        device: where the model runs (float16 on CUDA as upstream, float32 on CPU).
+        device: where the model runs (``"auto"``: CUDA when available); float16 on CUDA as
+            upstream, float32 on CPU.
         **options: ``resolution``, ``steps``, ``guidance``, ``negative_prompt``, ``progress``
             (see :class:`MVDiffusionTexturer`); ``adapter`` (file), ``layout``, ``shift_scale``
             for the model.
     """
-    dev = torch.device(device)
+    from photo3d.device import resolve_device
+
+    dev = resolve_device(device)
     model_opts = {k: options.pop(k) for k in ("adapter", "layout", "shift_scale") if k in options}
     if weights == "tiny":
         from photo3d.paradigms.mvdiffusion.model import tiny_model
