@@ -150,6 +150,7 @@ def test_lora_option_trains_and_exports_in_diffusers_layout(dataset, make_strate
     files = par.export(tmp_path)
     from photo3d.paradigms.mvdiffusion.weights import read_safetensors
 
-    keys = read_safetensors(files[1])
-    assert files[1].name == "unet_lora.safetensors" and all(k.startswith("unet.") and ".lora_" in k for k in keys)
+    keys = read_safetensors(files["lora"])
+    assert files["lora"].name == "unet_lora.safetensors" and all(k.startswith("unet.") and ".lora_" in k for k in keys)
+    assert files["adapter"].name == "step1x-3d-ig2v.safetensors"
     assert any("attn1.to_q.lora_A" in k for k in keys)

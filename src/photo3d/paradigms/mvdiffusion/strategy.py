@@ -161,8 +161,8 @@ class MVDiffusionStrategy:
         target = sil * (mask * targets.to(views) + (1 - mask) * free) + (1 - sil)
         return pred, target
 
-    def export(self, out_dir) -> list:
-        """Write the trained adapter in the released layout (``step1x-3d-ig2v.safetensors``, loadable
+    def export(self, out_dir) -> dict:
+        """``{what: path}``: the trained adapter in the released layout (``step1x-3d-ig2v.safetensors``, loadable
         by upstream and by ``--adapter``) and, with ``lora_rank``, the LoRA in diffusers' format
         (``unet_lora.safetensors``, keys ``unet.<module>.lora_A.weight``: ``load_lora_weights`` reads it)."""
         from pathlib import Path
@@ -170,12 +170,12 @@ class MVDiffusionStrategy:
         from photo3d.paradigms.mvdiffusion.weights import save_adapter, save_tensors
 
         out = Path(out_dir)
-        files = [save_adapter(self.model, out / "step1x-3d-ig2v.safetensors")]
+        files = {"adapter": save_adapter(self.model, out / "step1x-3d-ig2v.safetensors")}
         if "lora" in self._trainable:
             from peft.utils import get_peft_model_state_dict
 
             lora = {f"unet.{k}": v for k, v in get_peft_model_state_dict(self.model.unet).items()}
-            files.append(save_tensors(lora, out / "unet_lora.safetensors"))
+            files["lora"] = save_tensors(lora, out / "unet_lora.safetensors")
         return files
 
     # -- per-sample preparation ----------------------------------------------------------------
