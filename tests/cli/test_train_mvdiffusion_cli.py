@@ -21,7 +21,7 @@ def test_smoke_run_writes_the_run_folder_and_the_released_adapter_file(mv_tiny, 
     out = tmp_path / "run"
     rc = main(["train", "mvdiffusion", "--data", str(mv_tiny), "--out", str(out), "--model", "tiny",
                "--encoders", "tiny", "--steps", "2", "--resolution", "32", "--sample-steps", "2",
-               "--preview-every", "1", "--ckpt-every", "1", "--lr", "1e-3"])
+               "--preview-every", "1", "--ckpt-every", "1", "--lr", "1e-3", "--warmup-steps", "0"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "stand-in" in text and "step1x-3d-ig2v.safetensors" in text
@@ -29,7 +29,7 @@ def test_smoke_run_writes_the_run_folder_and_the_released_adapter_file(mv_tiny, 
     assert [r["step"] for r in log] == [1, 2] and all(r["loss"] > 0 for r in log)
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["paradigm"] == "mvdiffusion" and cfg["generator"]["standin"] is True
-    assert cfg["mvdiffusion"]["layout"] == "step1x3d"
+    assert cfg["mvdiffusion"]["layout"] == "step1x3d" and cfg["train"]["weight_decay"] == 0.01  # Step1X-3D recipe
     with Image.open(out / "samples" / "grid_0.png") as im:
         assert im.size == (64, 64)
     assert len(list((out / "previews").glob("*.png"))) == 2
