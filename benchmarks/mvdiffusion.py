@@ -21,25 +21,16 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import statistics
 import time
 from pathlib import Path
 
 import torch
+from _timing import peak_gb, sync
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _peak_gb(device: str) -> float:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def _steps(par, ds, loss, steps: int, device: str) -> list[float]:
@@ -59,7 +50,7 @@ def _steps(par, ds, loss, steps: int, device: str) -> list[float]:
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     return times[1:]
 
@@ -91,12 +82,12 @@ def cpu_rows(steps: int, resolution: int) -> list[dict]:
             par.prepare(s)  # cached per sample in a run: time it separately
         t = _steps(par, ds, loss, steps, "cpu")
         rows.append({"what": name, "views": "6 (4 supervised)", "res": f"{resolution}²",
-                     "median_s": statistics.median(t), "peak_gb": _peak_gb("cpu")})
+                     "median_s": statistics.median(t), "peak_gb": peak_gb("cpu")})
     torch.manual_seed(0)
     coupled = build_coupled(CoupledConfig(train_decoder=True))
     t = _steps(coupled, ds, loss, steps, "cpu")
     rows.append({"what": "peer: coupled reference generator (same loop, loss)", "views": "4",
-                 "res": f"{resolution}²", "median_s": statistics.median(t), "peak_gb": _peak_gb("cpu")})
+                 "res": f"{resolution}²", "median_s": statistics.median(t), "peak_gb": peak_gb("cpu")})
     torch.manual_seed(0)
     par = build_mvdiffusion(MVDiffusionConfig(), resolution=resolution)
     prep = par.prepare(ds[0])
@@ -106,7 +97,7 @@ def cpu_rows(steps: int, resolution: int) -> list[dict]:
         generate_views(par.model, prep.control, prep.prompt, None, steps=50, guidance=3.0, seed=seed, progress=False)
         times.append(time.perf_counter() - t0)
     rows.append({"what": "texturing run, tiny (50 DDPM steps, guidance 3)", "views": "6", "res": f"{resolution}²",
-                 "median_s": statistics.median(times), "peak_gb": _peak_gb("cpu")})
+                 "median_s": statistics.median(times), "peak_gb": peak_gb("cpu")})
     return rows
 
 
@@ -162,7 +153,7 @@ def gpu_rows(device: str, resolution: int) -> list[dict]:
         t = _steps(par, ds, loss, 3, device)
         rows.append({"what": f"training step, SDXL-sized bf16, UNet checkpointing {'on' if ckpt else 'off'}",
                      "views": "6 (4 supervised)", "res": f"{resolution}²", "median_s": statistics.median(t),
-                     "peak_gb": _peak_gb(device)})
+                     "peak_gb": peak_gb(device)})
         del par, model
         torch.cuda.empty_cache()
     model = sdxl_sized_model(device, torch.bfloat16)
@@ -171,9 +162,9 @@ def gpu_rows(device: str, resolution: int) -> list[dict]:
     torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     generate_views(model, prep.control, "a box", None, steps=50, guidance=3.0, seed=0, progress=False)
-    _sync(device)
+    sync(device)
     rows.append({"what": "texturing run, SDXL-sized bf16 (50 DDPM steps, guidance 3)", "views": "6",
-                 "res": f"{resolution}²", "median_s": time.perf_counter() - t0, "peak_gb": _peak_gb(device)})
+                 "res": f"{resolution}²", "median_s": time.perf_counter() - t0, "peak_gb": peak_gb(device)})
     return rows
 
 
