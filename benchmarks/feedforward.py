@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -25,21 +24,13 @@ import time
 from pathlib import Path
 
 import torch
+from _timing import peak_gb, sync
 
 ROOT = Path(__file__).resolve().parents[1]
 MV_TINY = ROOT / "src" / "photo3d" / "examples" / "mv_tiny"
 SUGAR_BOX = ROOT / "src" / "photo3d" / "examples" / "ycb_004_sugar_box" / "004_sugar_box_1k.glb"
 
 
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def _peak_gb(device: str) -> float:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**30
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def _model(model: str, device: str, checkpointing: bool = True, depth: int = 0, infer_points: int = 0):
@@ -77,7 +68,7 @@ def row_train(model: str, device: str, resolution: int, steps: int, checkpointin
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     for i in range(steps + 1):  # the first step warms up allocators and lookup tables
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
             views, aux = par.step([ds[i % len(ds)]], state)
@@ -85,13 +76,13 @@ def row_train(model: str, device: str, resolution: int, steps: int, checkpointin
         torch.nn.utils.clip_grad_norm_(par.model.unet.parameters(), 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     return {"what": f"train step, {model}, checkpointing {'on' if checkpointing else 'off'}, {precision}",
             "params_m": sum(p.numel() for p in par.model.unet.parameters()) / 1e6,
             "depth": par.model.arch.depth, "points": par.model.arch.train_points,
             "gaussians": int(aux["gaussians"]), "res": f"{resolution}² x4", "sec": statistics.median(times[1:]),
-            "runs": steps, "peak_gb": _peak_gb(device)}
+            "runs": steps, "peak_gb": peak_gb(device)}
 
 
 def row_infer(model: str, device: str, repeats: int) -> dict:
@@ -106,15 +97,15 @@ def row_infer(model: str, device: str, repeats: int) -> dict:
         torch.cuda.reset_peak_memory_stats()
     build, fwd, total = [], [], []
     for r in range(repeats + 1):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         batch = net.octrees([mesh], net.arch.infer_points, [r])
-        _sync(device)
+        sync(device)
         t1 = time.perf_counter()
         with torch.no_grad():
             net.eval()
             g, _ = net(batch, ctx)[0]
-        _sync(device)
+        sync(device)
         t2 = time.perf_counter()
         build.append(t1 - t0)
         fwd.append(t2 - t1)
@@ -122,7 +113,7 @@ def row_infer(model: str, device: str, repeats: int) -> dict:
     return {"what": f"inference, {model}, sugar box", "params_m": sum(p.numel() for p in net.unet.parameters()) / 1e6,
             "depth": net.arch.depth, "points": net.arch.infer_points, "gaussians": len(g), "res": "-",
             "sec": statistics.median(total[1:]), "octree_s": statistics.median(build[1:]),
-            "unet_s": statistics.median(fwd[1:]), "runs": repeats, "peak_gb": _peak_gb(device)}
+            "unet_s": statistics.median(fwd[1:]), "runs": repeats, "peak_gb": peak_gb(device)}
 
 
 def _child(spec: dict) -> None:

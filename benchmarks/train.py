@@ -14,10 +14,10 @@ max RSS on CPU (includes the interpreter and torch, ~0.3 GB) and ``max_memory_al
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import torch
+from _timing import peak_gb, sync
 
 from photo3d.cameras import rig_cameras
 from photo3d.gaussians import Gaussians
@@ -42,14 +42,13 @@ def bench_render(n: int, res: int, views: int, backend: str, device: str, repeat
     for _ in range(repeats + 1):  # the first run warms up allocators and caches
         t0 = time.perf_counter()
         out = render_gaussians(g, cams, backend=backend)
-        _sync(device)
+        sync(device)
         t1 = time.perf_counter()
         out.rgb.mean().backward()
-        _sync(device)
+        sync(device)
         fwd.append(t1 - t0)
         bwd.append(time.perf_counter() - t1)
-    mem = (torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda")
-           else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
+    mem = peak_gb(device)
     return {"what": f"render {backend}", "gaussians": n, "res": f"{res}² x{views}",
             "fwd_s": min(fwd[1:]), "bwd_s": min(bwd[1:]), "peak_gb": mem}
 
@@ -75,16 +74,12 @@ def bench_training(device: str, steps: int, resolution: int) -> dict:
         loss(views, aux["targets"]).backward()
         opt.step()
         opt.zero_grad()
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     per = sum(times[1:]) / steps
     return {"what": "coupled step (reference, tiny encoders)", "gaussians": "~1.9k", "res": f"{resolution}² x4",
             "fwd_s": per, "bwd_s": float("nan"), "peak_gb": float("nan"), "steps_per_s": 1 / per}
 
-
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
 
 
 def main() -> None:

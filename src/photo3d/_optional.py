@@ -33,6 +33,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pyiqa": ("iqa", "pyiqa"),
     "gsplat": ("gsplat", "gsplat"),
     "diffusers": ("diffusers", "diffusers"),
+    "peft": ("diffusers", "peft"),
     "pyarrow": ("data", "pyarrow"),
     "rembg": ("matting", "rembg"),
     "ocnn": ("texgaussian", "ocnn"),

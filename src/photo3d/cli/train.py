@@ -1,7 +1,8 @@
 """``photo3d train PARADIGM``: fine-tune a generator on Photo3D-MV with L_real.
 
-Paradigms: ``coupled`` (TRELLIS-style flow generator, Photo3D §4a) and ``feedforward``
-(TexGaussian's octree U-Net, §4b). Each sub-command is the shared run options + the paradigm's
+Paradigms: ``coupled`` (TRELLIS-style flow generator, Photo3D §4a), ``feedforward``
+(TexGaussian's octree U-Net, §4b) and ``mvdiffusion`` (geometry-conditioned multi-view diffusion,
+Step1X-3D's texture model, §4c). Each sub-command is the shared run options + the paradigm's
 options + the L_real options, with the paradigm's released recipe as defaults. Multi-process:
 ``torchrun --nproc_per_node N $(which photo3d) train PARADIGM ...`` (gloo on CPU, nccl on CUDA).
 """
@@ -16,6 +17,7 @@ from photo3d.cli._args import add_config_arguments, config_from_args
 from photo3d.losses.config import PRESETS, RealLossConfig
 from photo3d.paradigms.coupled.config import CoupledConfig
 from photo3d.paradigms.feedforward.config import FeedForwardConfig
+from photo3d.paradigms.mvdiffusion.config import MVDiffusionConfig
 from photo3d.train.config import TrainConfig
 
 COUPLED_EXAMPLE = """examples:
@@ -33,6 +35,14 @@ FEEDFORWARD_EXAMPLE = """examples:
       --model tiny --encoders tiny --steps 20 --resolution 64 --batch-size 1 --accum 1
   # Photo3D's recipe from TexGaussian's released PBR model (needs CLIP ViT-L/14 and the weights)
   photo3d train feedforward --data DATA --out OUT --weights PBR_model.safetensors
+"""
+
+MVDIFFUSION_EXAMPLE = """examples:
+  # smoke run on CPU: the tiny random SDXL-structured model and tiny random L_real encoders
+  photo3d train mvdiffusion --data src/photo3d/examples/mv_tiny --out outputs/train_mv_tiny \\
+      --model tiny --encoders tiny --steps 20 --resolution 64 --lr 1e-3 --warmup-steps 0 --sample-steps 10
+  # Photo3D on Step1X-3D's texture model (SDXL + step1x-3d-ig2v.safetensors in WEIGHTS; recipe defaults)
+  torchrun --nproc_per_node 8 $(which photo3d) train mvdiffusion --data DATA --out OUT --model WEIGHTS
 """
 
 
@@ -62,6 +72,12 @@ def _build_feedforward(cfg, device, run):
     return build_feedforward(cfg, device)
 
 
+def _build_mvdiffusion(cfg, device, run):
+    from photo3d.paradigms.mvdiffusion import build_mvdiffusion
+
+    return build_mvdiffusion(cfg, device, resolution=run.resolution)
+
+
 PARADIGMS: tuple[ParadigmCommand, ...] = (
     ParadigmCommand("coupled", "geometry-texture coupled, diffusion-based (TRELLIS; Photo3D §4a)",
                     CoupledConfig, COUPLED_EXAMPLE, _build_coupled),
@@ -74,6 +90,15 @@ PARADIGMS: tuple[ParadigmCommand, ...] = (
                             resolution=512),
         train_skip=("decoder_lr", "sample_steps", "sample_cfg"),
         loss_defaults=PRESETS["texgaussian-code"],
+    ),
+    ParadigmCommand(
+        "mvdiffusion", "geometry-conditioned multi-view diffusion texturing (Step1X-3D / MV-Adapter; Photo3D §4c)",
+        MVDiffusionConfig, MVDIFFUSION_EXAMPLE, _build_mvdiffusion,
+        # Step1X-3D configs/train-texture-ig2mv/step1x3d_ig2mv_sdxl.yaml: AdamW 5e-5, wd 0.01, 2000 warm-up
+        # steps, clip 1.0, 768² views; its sampler: 50 DDPM steps, guidance 3.0
+        train_defaults=dict(lr=5e-5, weight_decay=0.01, warmup_steps=2000, grad_clip=1.0, resolution=768,
+                            sample_steps=50, sample_cfg=3.0),
+        train_skip=("decoder_lr",),
     ),
 )  # fmt: skip
 
