@@ -94,3 +94,18 @@ def test_help_lists_models_and_examples(capsys):
     with pytest.raises(SystemExit):
         main(["bake", "--help"])
     assert "examples:" in capsys.readouterr().out
+
+
+def test_bake_keep_on_a_multi_material_mesh_asks_for_an_atlas(tmp_path, capsys):
+    from photo3d.grid import compose_grid
+    from photo3d.io import save_image
+
+    (tmp_path / "m.mtl").write_text("newmtl a\nKd 1 0 0\nnewmtl b\nKd 0 1 0\n")
+    (tmp_path / "m.obj").write_text(
+        "mtllib m.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 1 1\nvt 0 1\n"
+        "usemtl a\nf 1/1 2/2 3/3\nusemtl b\nf 1/1 3/3 4/4\n")
+    save_image(tmp_path / "grid.png", compose_grid(torch.ones(4, 3, 16, 16)))
+    assert main(["bake", str(tmp_path / "m.obj"), "--views", str(tmp_path / "grid.png"), "-o",
+                 str(tmp_path / "o.glb"), "--texture-size", "16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--uv atlas" in err[0]

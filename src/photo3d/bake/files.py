@@ -55,6 +55,10 @@ def bake_files(mesh_path: str | Path, views: str | Path, out_path: str | Path, c
     images, cams, doc = load_views(views, cameras)
     asset = load_asset(mesh_path)
     notes = []
+    materials = len(set(asset.mesh.face_material.tolist()))
+    if config.uv == "keep" and asset.mesh.uv is not None and materials > 1:
+        raise Photo3DError(f"{mesh_path}: --uv keep bakes one texture, but the mesh has {materials} materials "
+                           "whose UVs may overlap; use --uv atlas")
     if config.uv == "atlas" or asset.mesh.uv is None:
         if config.uv == "keep":
             notes.append("the mesh has no UVs: baked into a fresh xatlas atlas")
