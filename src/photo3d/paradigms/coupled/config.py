@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from photo3d.config import TypedConfig
+from photo3d.errors import ConfigError
 
 
 @dataclass
@@ -34,7 +35,7 @@ class CoupledConfig(TypedConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 0.0 <= self.t_min < self.t_max <= 1.0:
-            raise ValueError(f"need 0 <= t_min < t_max <= 1, got ({self.t_min}, {self.t_max})")
+            raise ConfigError(f"coupled: need 0 <= t_min < t_max <= 1, got ({self.t_min}, {self.t_max}); change --t-min/--t-max")
         if not 0.0 <= self.cfg_dropout < 1.0:
-            raise ValueError(f"cfg_dropout must be in [0, 1), got {self.cfg_dropout}")
+            raise ConfigError(f"coupled: cfg_dropout must be in [0, 1), got {self.cfg_dropout}; change --cfg-dropout")
 
