@@ -20,6 +20,7 @@ from typing import Any
 
 from photo3d.errors import InputError
 from photo3d.io.atomic import atomic_write_bytes, json_default
+from photo3d.io.text import read_text
 
 
 def dumps_line(row: Any) -> bytes:
@@ -37,14 +38,15 @@ def read_jsonl(path: str | os.PathLike, missing_ok: bool = True, torn_tail: str 
             ``"error"`` reports it like any other bad line.
 
     Raises:
-        InputError: ``file:line: not JSON (...)`` for a malformed line.
+        InputError: ``file:line: not JSON (...)`` for a malformed line, ``file:line: not UTF-8
+            text`` for bytes that are not text (see :func:`photo3d.io.text.read_text`).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         if missing_ok:
             return []
         raise InputError(f"{path}: no such file")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "JSON-lines file")
     lines = text.split("\n")
     rows = []
     for n, line in enumerate(lines, 1):
