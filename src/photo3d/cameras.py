@@ -32,10 +32,13 @@ The Photo3D rig (from the released code)
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+
+from photo3d.errors import CameraError
 
 RIG_YAWS_DEG: tuple[float, ...] = (0.0, 90.0, 180.0, 270.0)
 RIG_PITCH_DEG: float = 0.0
@@ -184,24 +187,106 @@ class Cameras:
         return out
 
     @classmethod
-    def from_json(cls, data: dict) -> "Cameras":
-        """Inverse of :meth:`to_json`. Raises ``ValueError`` on a malformed document."""
+    def from_json(cls, data: dict, source: str | os.PathLike | None = None) -> "Cameras":
+        """Inverse of :meth:`to_json`; the cameras are checked with :meth:`validate`.
+
+        Args:
+            data: the document.
+            source: where it came from (the file), named in error messages.
+
+        Raises:
+            CameraError: a malformed document or an unusable camera (a ``ValueError`` too).
+        """
+        where = f"{source}: " if source is not None else ""
         try:
             cams = data["cameras"]
             c2w = np.array([c["c2w"] for c in cams], dtype=np.float64)
             K = np.array([c["K"] for c in cams], dtype=np.float64)
             width, height = int(data["width"]), int(data["height"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"not a photo3d cameras document ({exc!r})") from exc
-        if c2w.shape[1:] != (4, 4) or K.shape[1:] != (3, 3):
-            raise ValueError(f"camera matrices have shapes {c2w.shape} and {K.shape}; want [N,4,4] and [N,3,3]")
+            raise CameraError(f"{where}not a photo3d cameras document ({exc!r}); write it with "
+                              "photo3d.cameras.Cameras.to_json") from exc
+        if c2w.ndim != 3 or K.ndim != 3 or c2w.shape[1:] != (4, 4) or K.shape[1:] != (3, 3):
+            raise CameraError(f"{where}camera matrices have shapes {c2w.shape} and {K.shape}; want [N,4,4] and "
+                              "[N,3,3]")
         projection = data.get("projection", "perspective")
         if projection not in PROJECTIONS:
-            raise ValueError(f"unknown projection {projection!r}; want one of {', '.join(PROJECTIONS)}")
-        extra = {k: (np.array([c[k] for c in cams]) if all(k in c for c in cams) else None)
-                 for k in ("yaw_deg", "pitch_deg", "radius")}
-        return cls(c2w, K, width, height, near=float(data.get("near", 0.05)),
-                   far=float(data.get("far", 100.0)), projection=projection, **extra)
+            raise CameraError(f"{where}unknown projection {projection!r}; want one of {', '.join(PROJECTIONS)}")
+        try:
+            extra = {k: (np.array([c[k] for c in cams], dtype=np.float64) if all(k in c for c in cams) else None)
+                     for k in ("yaw_deg", "pitch_deg", "radius")}
+            near, far = float(data.get("near", 0.05)), float(data.get("far", 100.0))
+        except (TypeError, ValueError) as exc:
+            raise CameraError(f"{where}not a photo3d cameras document ({exc!r})") from exc
+        out = cls(c2w, K, width, height, near=near, far=far, projection=projection, **extra)
+        return out.validate(source)
+
+    def validate(self, source: str | os.PathLike | None = None) -> "Cameras":
+        """Check that every camera can be rendered; returns ``self``.
+
+        Checked: a positive image size and ``0 < near < far``; per camera, finite matrices,
+        ``c2w``'s rotation orthonormal with determinant +1 (tolerance 1e-3: JSON-rounded poses
+        pass, a scaled, sheared or mirrored one does not) and bottom row ``0 0 0 1``, focal
+        lengths ``fx, fy > 0``, no skew, ``K``'s last row ``0 0 1`` and the principal point inside
+        the image.
+
+        Raises:
+            CameraError: ``FILE: camera I: what is wrong`` (one line).
+        """
+        where = f"{source}: " if source is not None else ""
+        if self.width < 1 or self.height < 1:
+            raise CameraError(f"{where}image size {self.width}x{self.height}: width and height must be positive")
+        if not (math.isfinite(self.near) and math.isfinite(self.far) and 0 < self.near < self.far):
+            raise CameraError(f"{where}near {self.near} / far {self.far}: want 0 < near < far")
+        for i in range(len(self)):
+            problem = _camera_problem(self.c2w[i], self.K[i], self.width, self.height)
+            if problem:
+                raise CameraError(f"{where}camera {i}: {problem}")
+        return self
+
+
+def _camera_problem(c2w: np.ndarray, K: np.ndarray, width: int, height: int) -> str | None:
+    """What makes one camera unusable, or ``None`` (see :meth:`Cameras.validate`)."""
+    if not np.isfinite(c2w).all():
+        return "the pose (c2w) holds NaN or infinite values"
+    if not np.isfinite(K).all():
+        return "the intrinsics (K) hold NaN or infinite values"
+    R = c2w[:3, :3]
+    if np.abs(c2w[3] - (0.0, 0.0, 0.0, 1.0)).max() > 1e-6:
+        return f"c2w's last row is {np.round(c2w[3], 4).tolist()}, want [0, 0, 0, 1]"
+    err = float(np.abs(R.T @ R - np.eye(3)).max())
+    if err > 1e-3:
+        return f"c2w's rotation is not orthonormal (|R^T R - I| = {err:.3g}: scaled or sheared)"
+    if np.linalg.det(R) < 0:
+        return "c2w's rotation has determinant -1 (a mirror, not a rotation)"
+    fx, fy = K[0, 0], K[1, 1]
+    if fx <= 0 or fy <= 0:
+        return f"focal lengths fx = {fx:g}, fy = {fy:g}: both must be positive"
+    if abs(K[0, 1]) > 1e-6 * fx or abs(K[1, 0]) > 1e-9 or np.abs(K[2] - (0.0, 0.0, 1.0)).max() > 1e-9:
+        return f"K = {np.round(K, 4).tolist()} is not a pinhole matrix [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]"
+    cx, cy = K[0, 2], K[1, 2]
+    if not (0 <= cx <= width and 0 <= cy <= height):
+        return f"principal point ({cx:g}, {cy:g}) outside the {width}x{height} image"
+    return None
+
+
+def load_cameras(path: str | os.PathLike) -> tuple["Cameras", dict]:
+    """Read and check a cameras file (:meth:`Cameras.to_json` format): the one camera loader.
+
+    Returns:
+        ``(cameras, document)``: the document carries what else the file holds (``"views"``,
+        ``"view_weights"``...).
+
+    Raises:
+        InputError: a missing or malformed file, or an unusable camera, named ``FILE: camera I: ...``.
+    """
+    from photo3d.io.text import expect_object, read_json
+
+    doc = expect_object(read_json(path, "cameras file", "write it with photo3d.cameras.Cameras.to_json"), path)
+    cams = Cameras.from_json(doc, path)
+    if len(cams) == 0:
+        raise CameraError(f"{path}: the cameras file lists no cameras")
+    return cams, doc
 
 
 def fov_to_focal(fov_deg: float, size: int) -> float:

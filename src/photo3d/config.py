@@ -16,6 +16,13 @@ paradigms, evaluation suites, the dataset builder, ``photo3d render``):
 
 * :func:`config_from_dict` builds (nested) configs from TOML/JSON tables with the key path in the
   message (``render.resolution = '512': expected an integer``) and rejects unknown keys.
+* a float option must be finite (``--lr nan`` is one error line), unless its metadata says
+  ``"nonfinite": True``;
+* ``"run_only": True`` in a field's metadata marks an option that says how or where a run happens
+  (output folder, device, step count, logging, endpoints), not what it computes: it may change
+  when a run is resumed. :func:`outcome_options` drops those, and :func:`changed_options` lists
+  what else differs between a saved run's options and the current ones (``train.lr: 0.0001 ->
+  0.001``), so resuming with other settings is refused instead of silently mixing them.
 
 Supported annotations: ``bool``, ``int``, ``float`` (ints accepted), ``str``, ``Literal[...]``,
 ``X | None``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``list[X]``, ``dict[str, X]`` (lists and
@@ -25,6 +32,7 @@ tuples are accepted for sequences and stored as the annotated kind) and nested c
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
@@ -59,8 +67,59 @@ def check_config(obj: Any, where: str | None = None) -> None:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         checked = check_value(value, hints[f.name], f"{prefix}.{f.name}")
+        if not f.metadata.get("nonfinite") and _has_nonfinite(checked):
+            raise ConfigError(f"{prefix}.{f.name} = {value!r}: expected a finite number")
         if checked is not value:
             object.__setattr__(obj, f.name, checked)  # works for frozen dataclasses too
+
+
+def _has_nonfinite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return any(_has_nonfinite(v) for v in value)
+    return False
+
+
+def outcome_options(cfg: Any) -> dict[str, Any]:
+    """The options of config dataclass ``cfg`` that decide what a run produces, as plain JSON.
+
+    Fields whose metadata says ``"run_only": True`` are left out (recursively in nested configs).
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("run_only"):
+            continue
+        value = getattr(cfg, f.name)
+        out[f.name] = outcome_options(value) if dataclasses.is_dataclass(value) else _plain(value)
+    return out
+
+
+def changed_options(saved: dict[str, Any], current: dict[str, Any], prefix: str = "") -> list[str]:
+    """``"key.path: old -> new"`` for every option that differs (keys missing on one side included)."""
+    changes = []
+    for key in sorted(set(saved) | set(current), key=str):
+        name = f"{prefix}{key}"
+        a, b = saved.get(key, "<unset>"), current.get(key, "<unset>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += changed_options(a, b, name + ".")
+        elif _plain(a) != _plain(b):
+            changes.append(f"{name}: {_show(a)} -> {_show(b)}")
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    """JSON's view of ``value`` (tuples are lists), so saved and current options compare equal."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(_plain(value))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_value(value: Any, tp: Any, name: str) -> Any:

@@ -41,6 +41,10 @@ class ConfigError(InputError, ValueError):
     """An option has a value of the wrong type, or a config file an unknown key."""
 
 
+class CameraError(InputError, ValueError):
+    """A camera is unusable: non-finite values, a focal length <= 0, a pose that is not a rotation."""
+
+
 class MissingDependencyError(Photo3DError, ImportError):
     """An optional package is needed for the requested feature."""
 
