@@ -3,6 +3,8 @@
 Thin by design: each sub-command lives in its own module (``photo3d.cli.<name>``) exposing
 ``register(subparsers)`` and ``run(args)``; ``run`` calls one library function. Nothing heavy
 (torch, transformers) is imported before arguments are parsed, so ``photo3d --help`` is instant.
+Every command runs under :mod:`photo3d.cli._guard`: its output folder is locked and probed before
+any work, failures print as one line, SIGTERM is handled like Ctrl-C, warnings are one line.
 """
 
 from __future__ import annotations
@@ -52,26 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse, dispatch, and turn user errors into one line (exit status 2)."""
+    """Entry point: parse, then run the command under :func:`photo3d.cli._guard.run_command`
+    (outputs locked before any work, user errors and failed writes as one line with exit status 2,
+    SIGINT 130, SIGTERM 143)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 0
-    from photo3d.errors import Photo3DError
+    from photo3d.cli._guard import run_command
 
-    try:
-        result = args._run(args)
-    except Photo3DError as exc:
-        print(f"photo3d {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        sys.stderr.close()
-        return 0
-    except KeyboardInterrupt:
-        print(f"photo3d {args.command}: interrupted; finished files were kept, nothing half-written", file=sys.stderr)
-        return 130
-    return int(result or 0)
+    return run_command(args)
 
 
 def _version() -> str:

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cameras", metavar="JSON", default=None, help="cameras file (default VIEWS/cameras.json)")
     p.add_argument("-o", "--out", required=True, metavar="OUT.glb", help="output GLB")
     add_config_arguments(p, BakeConfig, group="baking")
-    p.set_defaults(_run=run)
+    p.set_defaults(_run=run, _outputs=lambda a: [(a.out, "file")])
 
 
 def run(args: argparse.Namespace) -> int:

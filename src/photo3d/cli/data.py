@@ -4,7 +4,8 @@
     photo3d data status OUT [--json]
 
 Rerunning ``build`` with the same config resumes where the last run stopped (even after
-``kill -9``) without repeating finished work or paid API calls.
+``kill -9``) without repeating finished work or paid API calls. A second build into a folder that
+is being built stops at once (exit 2); a build in which no sample succeeded exits 1.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ def register(subparsers) -> None:
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.add_argument("--on-error", choices=["record", "raise"], default="record",
                    help="unexpected exceptions in stages: record as failures (default) or raise")
-    b.set_defaults(_run=run_build)
+    b.add_argument("--resume-override", action="store_true",
+                   help="continue an output folder built with other options (recorded in .cache/options.json)")
+    b.set_defaults(_run=run_build, _outputs=lambda a: [(a.out, "dir")] if a.out else [])
     s = sub.add_parser("status", help="counts per stage, failures by reason, spend")
     s.add_argument("out", help="a build's output folder")
     s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(_run=run_status)
+    s.set_defaults(_run=run_status, _outputs=None)  # reads only (also while a build runs)
     parser.set_defaults(_run=lambda args: parser.print_help() or 0)
 
 
@@ -48,8 +51,15 @@ def run_build(args) -> int:
         cfg.executor.retry_failed = True
     if args.no_progress:
         cfg.executor.progress = False
-    result = build(cfg, on_error=args.on_error)
+    result = build(cfg, on_error=args.on_error, resume_override=args.resume_override)
     print(result.summary())
+    if result.empty:  # a run that built nothing is a failure, whatever the reasons
+        import sys
+
+        failed = ", ".join(f"{r}={n}" for r, n in sorted(result.stats.failed.items())) or "none recorded"
+        print(f"photo3d data build: error: nothing was built: 0 of {result.total} samples complete (failures: "
+              f"{failed}); see `photo3d data status {result.out}`", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -42,7 +42,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
     from photo3d.errors import InputError
@@ -61,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
             "nothing to evaluate: give method folders, --compare DIR_A DIR_B or --method NAME=DIR"
         )
     if args.suite:
+        from photo3d.io.text import expect_object, read_json
+
         path = Path(args.suite)
         if not path.is_file():
             raise InputError(f"{path}: suite file not found")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        suite = Suite.from_json(data.get("suite", data))
+        data = expect_object(read_json(path, "suite file"), path)
+        suite = Suite.from_json(expect_object(data.get("suite", data), path, "a suite object"))
     else:
         suite = config_from_args(Suite, args)
     results = run_eval(methods, suite, args.out, progress=not args.quiet)

@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="a .png path for one asset, a folder for several")
     add_config_arguments(parser, RenderConfig)
-    parser.set_defaults(_run=run)
+    parser.set_defaults(_run=run, _outputs=lambda a: [(a.output, "file" if len(a.assets) == 1 else "dir")])
 
 
 def parse_background(values: tuple[str, ...]) -> tuple[tuple[float, float, float], bool]:
@@ -89,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    from photo3d.device import resolve_device
     from photo3d.errors import Photo3DError
 
+    resolve_device(cfg.device)  # a device that is not there is one error, not one failure per asset
     failures: list[tuple[str, str]] = []
     targets = [(Path(a), out if single else out / f"{Path(a).stem}.png") for a in args.assets]
     for src, dst in tqdm(targets, desc="render", unit="asset", disable=single or not sys.stderr.isatty()):
@@ -109,32 +111,37 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render_asset_file(src: Path, dst: Path, cfg: RenderConfig, background, transparent: bool) -> Path:
-    """Load ``src``, render the configured grid and write it (plus views/cameras) to ``dst``."""
+    """Load ``src``, render the configured grid and write it (plus views/cameras) to ``dst``.
+
+    The grid and its ``_views`` folder are staged and appear together
+    (:func:`photo3d.io.output.open_output`), so an interrupted render leaves no partial set.
+    """
     import torch
 
     from photo3d.assets import load_asset
     from photo3d.cameras import ring_cameras
+    from photo3d.device import resolve_device
     from photo3d.grid import compose_grid
     from photo3d.io import atomic_write_json, save_image
+    from photo3d.io.output import open_output
     from photo3d.render import render_views
 
-    from photo3d.device import resolve_device
-
-    asset = load_asset(src)
-    cams = ring_cameras(cfg.views, cfg.elevations, resolution=cfg.resolution)
-    out = render_views(asset, cams, background=background, backend=cfg.backend, ssaa=cfg.ssaa,
-                       shading=cfg.shading, device=resolve_device(cfg.device))
-    views = torch.cat([out.rgb, out.alpha], 1) if transparent else out.rgb
-    views = views.detach().cpu()
-    rows, cols = grid_shape(cfg.views, len(cfg.elevations))
-    save_image(dst, compose_grid(views, rows, cols))
-    if cfg.save_views:
-        view_dir = dst.with_suffix("")
-        view_dir = view_dir.with_name(view_dir.name + "_views")
-        for i, img in enumerate(views):
-            yaw, pitch = float(cams.yaw_deg[i]), float(cams.pitch_deg[i])
-            save_image(view_dir / f"view_{i:02d}_yaw{yaw:05.1f}_pitch{pitch:+05.1f}.png", img)
-        meta = cams.to_json()
-        meta["render"] = {**asdict(cfg), "asset": str(src)}
-        atomic_write_json(view_dir / "cameras.json", meta)
+    with open_output(dst, "file") as output:
+        asset = load_asset(src)
+        cams = ring_cameras(cfg.views, cfg.elevations, resolution=cfg.resolution)
+        out = render_views(asset, cams, background=background, backend=cfg.backend, ssaa=cfg.ssaa,
+                           shading=cfg.shading, device=resolve_device(cfg.device))
+        views = torch.cat([out.rgb, out.alpha], 1) if transparent else out.rgb
+        views = views.detach().cpu()
+        rows, cols = grid_shape(cfg.views, len(cfg.elevations))
+        save_image(output.file, compose_grid(views, rows, cols))
+        if cfg.save_views:
+            view_dir = output.file.with_suffix("")
+            view_dir = view_dir.with_name(view_dir.name + "_views")
+            for i, img in enumerate(views):
+                yaw, pitch = float(cams.yaw_deg[i]), float(cams.pitch_deg[i])
+                save_image(view_dir / f"view_{i:02d}_yaw{yaw:05.1f}_pitch{pitch:+05.1f}.png", img)
+            meta = cams.to_json()
+            meta["render"] = {**asdict(cfg), "asset": str(src)}
+            atomic_write_json(view_dir / "cameras.json", meta)
     return dst

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
         help="images/GLBs/script as data URIs in the page, or copied into a folder beside it",
     )
     p.add_argument("--title", default=None, help="page title")
-    p.set_defaults(_run=run)
+    p.set_defaults(_run=run, _outputs=lambda a: [(a.out, "file")])
 
 
 def run(args: argparse.Namespace) -> int:
