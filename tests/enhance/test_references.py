@@ -9,7 +9,7 @@ import torch
 
 from photo3d.cameras import orbit_cameras, rig_cameras
 from photo3d.enhance.references import load_references
-from photo3d.errors import Photo3DError, ReferenceMismatchError
+from photo3d.errors import InputError, Photo3DError, ReferenceMismatchError
 from photo3d.io import save_image
 
 
@@ -74,10 +74,10 @@ def test_folder_aspect_mismatch(tmp_path):
 def test_folder_malformed_or_missing_cameras(tmp_path):
     _folder(tmp_path)
     (tmp_path / "cameras.json").write_text("{not json")
-    with pytest.raises(ReferenceMismatchError, match="malformed cameras file"):
+    with pytest.raises(InputError, match=r"cameras.json:1:2: not valid JSON"):
         load_references(tmp_path, 20)
     (tmp_path / "cameras.json").write_text(json.dumps({"cameras": [{"c2w": [1, 2]}], "width": 4, "height": 4}))
-    with pytest.raises(ReferenceMismatchError, match="malformed cameras file"):
+    with pytest.raises(InputError, match="cameras.json: not a photo3d cameras document"):
         load_references(tmp_path, 20)
     (tmp_path / "cameras.json").unlink()
     with pytest.raises(Photo3DError, match="cameras file not found"):

@@ -15,7 +15,6 @@ A cameras file may carry ``"view_weights"`` (``photo3d texture`` writes Step1X-3
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,7 @@ import torch
 
 from photo3d.bake.config import BakeConfig
 from photo3d.errors import Photo3DError, ReferenceMismatchError
+from photo3d.io.output import open_output
 
 
 @dataclass
@@ -52,23 +52,26 @@ def bake_files(mesh_path: str | Path, views: str | Path, out_path: str | Path, c
     mesh_path = Path(mesh_path)
     if not mesh_path.is_file():
         raise Photo3DError(f"{mesh_path}: mesh file not found")
-    images, cams, doc = load_views(views, cameras)
-    asset = load_asset(mesh_path)
-    notes = []
-    materials = len(set(asset.mesh.face_material.tolist()))
-    if config.uv == "keep" and asset.mesh.uv is not None and materials > 1:
-        raise Photo3DError(f"{mesh_path}: --uv keep bakes one texture, but the mesh has {materials} materials "
-                           "whose UVs may overlap; use --uv atlas")
-    if config.uv == "atlas" or asset.mesh.uv is None:
-        if config.uv == "keep":
-            notes.append("the mesh has no UVs: baked into a fresh xatlas atlas")
-        asset = single_atlas(asset, config.texture_size)
-    weights = list(config.view_weights) or doc.get("view_weights")
-    res = bake_views_result(asset, images, cams, config.texture_size, weights, config.exponent,
-                            min_cos=config.min_cos, edge_margin=None if config.edge_margin < 0 else config.edge_margin,
-                            backend=config.backend, progress=True)
-    tex = to_uint8(res.texture)
-    glb = export_glb(textured_asset(asset, tex), out_path, {0: tex})
+    with open_output(out_path, "file") as out:  # probed and locked before any work
+        images, cams, doc = load_views(views, cameras)
+        asset = load_asset(mesh_path)
+        notes = []
+        materials = len(set(asset.mesh.face_material.tolist()))
+        if config.uv == "keep" and asset.mesh.uv is not None and materials > 1:
+            raise Photo3DError(f"{mesh_path}: --uv keep bakes one texture, but the mesh has {materials} materials "
+                               "whose UVs may overlap; use --uv atlas")
+        if config.uv == "atlas" or asset.mesh.uv is None:
+            if config.uv == "keep":
+                notes.append("the mesh has no UVs: baked into a fresh xatlas atlas")
+            asset = single_atlas(asset, config.texture_size)
+        weights = list(config.view_weights) or doc.get("view_weights")
+        res = bake_views_result(asset, images, cams, config.texture_size, weights, config.exponent,
+                                min_cos=config.min_cos,
+                                edge_margin=None if config.edge_margin < 0 else config.edge_margin,
+                                backend=config.backend, progress=True)
+        tex = to_uint8(res.texture)
+        export_glb(textured_asset(asset, tex), out.file, {0: tex})
+    glb = out.target
     for note in notes:
         say(f"note: {note}")
     say(f"baked {len(cams)} views into a {config.texture_size}² texture ({res.stats['seen_of_covered']:.0%} of the "
@@ -86,8 +89,7 @@ def load_views(views: str | Path, cameras: str | Path | None = None) -> tuple[to
     views = Path(views)
     if views.is_dir():
         cam_path = Path(cameras) if cameras else views / "cameras.json"
-        doc = _read_json(cam_path)
-        cams = _cameras(doc, cam_path)
+        cams, doc = _cameras(cam_path)
         refs = load_references(views, max(cams.width, cams.height), cam_path)
         return refs.views, refs.cameras, doc
     if not views.is_file():
@@ -99,8 +101,7 @@ def load_views(views: str | Path, cameras: str | Path | None = None) -> tuple[to
             raise ReferenceMismatchError(f"{views}: without --cameras a grid must be the Photo3D rig's square 2x2 "
                                          f"grid, got {gw}x{gh}")
         return split_grid(grid, 2, 2), rig_cameras(gh // 2), {}
-    doc = _read_json(Path(cameras))
-    cams = _cameras(doc, Path(cameras))
+    cams, doc = _cameras(Path(cameras))
     rows, cols = grid_layout(gw, gh, len(cams), cams.width / cams.height)
     if rows == 0:
         raise ReferenceMismatchError(f"{views}: a {gw}x{gh} image does not split into {len(cams)} views of the "
@@ -120,22 +121,9 @@ def grid_layout(width: int, height: int, n: int, aspect: float) -> tuple[int, in
     return 0, 0
 
 
-def _read_json(path: Path) -> dict:
+def _cameras(path: Path):
+    from photo3d.cameras import load_cameras
+
     if not path.is_file():
         raise Photo3DError(f"{path}: cameras file not found (write it with photo3d.cameras.Cameras.to_json)")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ReferenceMismatchError(f"{path}: malformed cameras file ({exc})") from exc
-
-
-def _cameras(doc: dict, path: Path):
-    from photo3d.cameras import Cameras
-
-    try:
-        cams = Cameras.from_json(doc)
-    except ValueError as exc:
-        raise ReferenceMismatchError(f"{path}: {exc}; write it with photo3d.cameras.Cameras.to_json") from exc
-    if len(cams) == 0:
-        raise ReferenceMismatchError(f"{path}: the cameras file lists no cameras")
-    return cams
+    return load_cameras(path)

@@ -33,6 +33,7 @@ from typing import Any
 
 from photo3d.io import atomic_path
 from photo3d.io.atomic import json_default
+from photo3d.io.text import read_json
 
 DONE = ".done.json"
 FAIL = ".fail.json"
@@ -92,8 +93,9 @@ class StageCache:
         return done, failed - done
 
     def load(self, stage: str, key: str) -> dict[str, Any]:
-        """The committed record of ``stage`` for ``key``."""
-        return json.loads((self.root / stage / f"{key}{DONE}").read_text(encoding="utf-8"))
+        """The committed record of ``stage`` for ``key`` (a damaged one is one error line saying what to delete)."""
+        path = self.root / stage / f"{key}{DONE}"
+        return read_json(path, "stage record", f"delete it to redo stage {stage} of {key}")
 
     def load_failure(self, stage: str, key: str) -> dict[str, Any] | None:
         try:

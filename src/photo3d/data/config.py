@@ -20,12 +20,14 @@ Stages 1-5 (rewrite .. image_to_3d) only run for a ``prompts`` source; an ``asse
 starts at ``render``. Every table is optional. :func:`load_config` checks every key and value
 before any work: an unknown key or a value of the wrong type is one line naming the file, the key,
 the value and what was expected (``build.toml: render.resolution = '512': expected an integer``),
-so typos never pass silently. Each field's help text documents its key.
+so typos never pass silently. Each field's help text documents its key. Fields marked
+``"run_only"`` (the output folder, ``[api]``, ``[executor]``, ``source.limit``, per-stage endpoints
+and devices) may change between runs into one output folder; any other change is refused by
+:func:`photo3d.data.builder.build` (the stage cache was computed with the old values).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from photo3d.config import config_from_dict as typed_config_from_dict
 from photo3d.errors import ConfigError, InputError
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
 from photo3d.imaging.tone import ToneMode
+from photo3d.io.text import read_json, read_toml
 
 # former key names still accepted in config files: table -> {old: new}
 RENAMED_KEYS = {"matting": {"white_threshold": "white_tolerance"}, "verify": {"white_threshold": "white_tolerance"}}
@@ -66,7 +69,8 @@ class SourceConfig(TypedConfig):
     path: str | None = field(default=None, metadata={"help": "the prompt file or the asset folder"})
     prompts: list[str] | None = field(default=None, metadata={
         "help": "inline prompt list (instead of a file)"})
-    limit: int | None = field(default=None, metadata={"help": "keep the first N samples (after dedupe)"})
+    limit: int | None = field(default=None, metadata={
+        "run_only": True, "help": "keep the first N samples (after dedupe)"})
     offset: int = field(default=0, metadata={"help": "skip the first N samples"})
     asset_prompts: str | None = field(default=None, metadata={
         "help": "JSON {key: prompt} for an assets source (default: the file stem)"})
@@ -109,16 +113,17 @@ class StageEndpoint(TypedConfig):
     """A stage's own OpenAI-compatible endpoint; unset fields fall back to the ``[api]`` table."""
 
     base_url: str | None = field(default=None, metadata={
-        "help": "this stage's endpoint (default: api.base_url)"})
+        "run_only": True, "help": "this stage's endpoint (default: api.base_url)"})
     api_key_env: str | None = field(default=None, metadata={
-        "help": "this stage's key variable (default: api.api_key_env)"})
+        "run_only": True, "help": "this stage's key variable (default: api.api_key_env)"})
 
 
 @dataclass
 class LocalModel(TypedConfig):
     """Where a stage's local model runs."""
 
-    device: str = field(default="auto", metadata={"help": "auto (CUDA when available), cpu or cuda[:i]"})
+    device: str = field(default="auto", metadata={
+        "run_only": True, "help": "auto (CUDA when available), cpu or cuda[:i]"})
 
 
 @dataclass
@@ -242,12 +247,12 @@ class ExecutorConfig(TypedConfig):
 class BuildConfig(TypedConfig):
     """A whole Photo3D-MV build."""
 
-    out: str = field(default="photo3d-mv", metadata={"help": "output folder"})
+    out: str = field(default="photo3d-mv", metadata={"run_only": True, "help": "output folder"})
     seed: int = field(default=0, metadata={
         "help": "build seed (every stage's seed derives from it and the sample key)"})
     source: SourceConfig = field(default_factory=SourceConfig, metadata={"help": "where samples come from"})
     api: ApiConfig = field(default_factory=ApiConfig, metadata={
-        "help": "OpenAI-compatible endpoint settings"})
+        "run_only": True, "help": "OpenAI-compatible endpoint settings"})
     rewrite: RewriteConfig = field(default_factory=RewriteConfig, metadata={
         "help": "stage 2: prompt rewriting"})
     text_to_image: TextToImageConfig = field(default_factory=TextToImageConfig, metadata={
@@ -260,7 +265,8 @@ class BuildConfig(TypedConfig):
     edit: EditConfig = field(default_factory=EditConfig, metadata={"help": "stage 6: the photoreal edit"})
     verify: VerifyConfig = field(default_factory=VerifyConfig, metadata={"help": "structure verification"})
     tone: ToneConfig = field(default_factory=ToneConfig, metadata={"help": "optional tone matching"})
-    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={"help": "scheduling"})
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={
+        "run_only": True, "help": "scheduling"})
 
 
 def config_from_dict(data: dict[str, Any], cls: type = BuildConfig, where: str = "config") -> Any:
@@ -278,16 +284,7 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> BuildConfig:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such config file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            data = tomllib.loads(text)
-        else:
-            data = json.loads(text)
-    except ValueError as exc:
-        raise InputError(f"{path}: not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} ({exc})") from exc
+    data = read_toml(path, "config file") if path.suffix.lower() == ".toml" else read_json(path, "config file")
     try:
         cfg = config_from_dict(data)
     except ConfigError as exc:

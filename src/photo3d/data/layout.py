@@ -30,6 +30,7 @@ from typing import Any
 
 from photo3d.io import atomic_write_bytes
 from photo3d.io.jsonl import read_jsonl
+from photo3d.io.text import read_text
 
 GRID = "grid_{id}.png"
 GRID_DIRS = ("", "grids")
@@ -104,7 +105,7 @@ def read_prompts(root: str | Path, prompts_file: str | Path | None = None) -> di
         prompts_file = cands[0] if len(cands) == 1 else None
     if prompts_file is None:
         return {}
-    lines = Path(prompts_file).read_text(encoding="utf-8").splitlines()
+    lines = read_text(prompts_file, "prompts file").splitlines()
     return {str(i): line.strip() for i, line in enumerate(lines)}
 
 

@@ -10,7 +10,6 @@ for a different prompt gets a ``~1``, ``~2`` ... suffix.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from photo3d.data.layout import ASSET_SUFFIXES
 from photo3d.errors import InputError
 from photo3d.io.jsonl import read_jsonl
+from photo3d.io.text import expect_object, parse_json, read_json, read_text
 
 _KEY_OK = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -65,13 +65,10 @@ def read_prompt_records(path: str | Path) -> list[tuple[str | None, str, dict[st
         raise InputError(f"{path}: no such prompt file")
     if path.suffix.lower() == ".parquet":
         return _read_parquet(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "prompt file")
     stripped = text.lstrip()
     if path.suffix.lower() in (".json",) or stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from exc
+        data = parse_json(text, path)
         if not isinstance(data, list):
             raise InputError(f"{path}: expected a JSON list of prompts")
         return [_from_obj(item, path, i) for i, item in enumerate(data)]
@@ -152,10 +149,8 @@ def asset_source(folder: str | Path, offset: int = 0, limit: int | None = None,
         raise InputError(f"{folder}: no assets ({', '.join(ASSET_SUFFIXES)}) found")
     names: dict[str, str] = {}
     if asset_prompts:
-        try:
-            names = json.loads(Path(asset_prompts).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{asset_prompts}: cannot read asset prompts JSON ({exc})") from exc
+        names = expect_object(read_json(asset_prompts, "asset prompts file"), asset_prompts,
+                              "a JSON object {key: prompt}")
     stems = [p.stem for p in files]
     samples = []
     for p in files:
@@ -174,7 +169,22 @@ def _reindex(samples: Iterable[Sample]) -> list[Sample]:
 
 
 def load_source(cfg) -> list[Sample]:
-    """Samples for a :class:`~photo3d.data.config.SourceConfig`."""
+    """Samples for a :class:`~photo3d.data.config.SourceConfig`.
+
+    Raises:
+        InputError: no such file or folder, a malformed file, or no sample at all (an empty
+            prompts file, an offset past the end): a build of nothing is an error, not a success.
+    """
+    samples = _load_source(cfg)
+    if not samples:
+        where = cfg.path if cfg.path else "source.prompts"
+        raise InputError(f"{where}: no {'assets' if cfg.kind == 'assets' else 'prompts'} to build"
+                         + (f" after source.offset = {cfg.offset}" if cfg.offset else "")
+                         + "; check the source file")
+    return samples
+
+
+def _load_source(cfg) -> list[Sample]:
     if cfg.kind == "assets":
         if not cfg.path:
             raise InputError("source.path: an assets source needs a folder")

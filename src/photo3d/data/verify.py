@@ -51,16 +51,35 @@ def verify_structure(render: torch.Tensor, edited: torch.Tensor, cfg: Any, encod
         :class:`Verification`.
     """
     edited = resize(edited[None], tuple(render.shape[-2:]))[0]
-    r, e = split_grid(render, rows, cols), split_grid(edited, rows, cols)
-    scores_t = structure_scores(r, e, cfg.white_tolerance, cfg.edge_tolerance, encoder)
+    return verify_views(split_grid(render, rows, cols), split_grid(edited, rows, cols), cfg, encoder)
+
+
+def verify_views(renders: torch.Tensor, edited: torch.Tensor, cfg: Any, encoder: Any = None) -> Verification:
+    """Compare edited views with the renders they should keep the structure of, view by view.
+
+    The builder's check of an edit (:func:`verify_structure`) and ``photo3d enhance``'s check of
+    its reference views (:mod:`photo3d.enhance.reference_check`) are this function with the
+    thresholds of :class:`~photo3d.data.config.VerifyConfig`.
+
+    Args:
+        renders: ``[V, 3, H, W]`` renders in [0, 1] on white.
+        edited: ``[V, 3, H, W]`` the edited (reference) views, same size.
+        cfg: a :class:`~photo3d.data.config.VerifyConfig`.
+        encoder: optional patch-token encoder for the feature score.
+
+    Returns:
+        :class:`Verification`.
+    """
+    scores_t = structure_scores(renders, edited, cfg.white_tolerance, cfg.edge_tolerance, encoder)
     views, failed = [], []
-    for i in range(len(r)):
+    for i in range(len(renders)):
         scores = {k: round(float(v[i]), 4) for k, v in scores_t.items()}
         views.append(scores)
-        if scores["iou"] < cfg.min_iou:
-            failed.append(f"view{i}:iou")
-        if scores["edge_f"] < cfg.min_edge_f:
-            failed.append(f"view{i}:edge_f")
-        if "feature_sim" in scores and scores["feature_sim"] < cfg.min_feature_sim:
-            failed.append(f"view{i}:feature_sim")
+        failed += [f"view{i}:{name}" for name in failed_scores(scores, cfg)]
     return Verification(accepted=not failed, views=views, failed_checks=failed)
+
+
+def failed_scores(scores: dict[str, float], cfg: Any) -> list[str]:
+    """Names of the scores of one view below their thresholds in ``cfg`` (``iou``, ``edge_f``, ``feature_sim``)."""
+    limits = {"iou": cfg.min_iou, "edge_f": cfg.min_edge_f, "feature_sim": cfg.min_feature_sim}
+    return [name for name, limit in limits.items() if name in scores and scores[name] < limit]

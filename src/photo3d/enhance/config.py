@@ -58,6 +58,9 @@ class EnhanceConfig(TypedConfig):
     turntable: bool = field(default=True, metadata={
         "help": "render held-out before/after views, turntable PNGs and a GIF"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    force: bool = field(default=False, metadata={
+        "help": "optimise even when reference views fail the structure check against the asset (another "
+                "object, mirrored, reordered, blank); the scores are recorded"})
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -30,6 +30,7 @@ from photo3d.enhance.degrade import PlasticDegradation, plastic_degrade
 from photo3d.enhance.demo_config import DemoConfig
 from photo3d.enhance.warps import EditorDrift, editor_drift
 from photo3d.io import atomic_write_json, atomic_write_text, save_image
+from photo3d.io.output import open_output
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "ycb_004_sugar_box" / "004_sugar_box_1k.glb"
 METRICS = (("psnr", "PSNR (dB)", "higher"), ("ssim", "SSIM", "higher"),
@@ -105,27 +106,27 @@ def run_demo(out_dir: str | Path = "outputs/demo", config: DemoConfig | None = N
     config = config or DemoConfig()
     say = log or (lambda _m: None)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    say(f"demo: degrading {EXAMPLE.name} and building a drifted reference grid at {config.resolution}px")
-    inputs = build_demo_inputs(EXAMPLE, out, config.resolution, config.seed)
-    cfg = EnhanceConfig(steps=config.steps, resolution=config.resolution, lr=config.lr, n_crops=config.n_crops,
-                        views_per_step=config.views_per_step, encoders=config.encoders, device=config.device,
-                        seed=config.seed, match_size=config.resolution)
-    result = enhance(inputs.generated, inputs.reference, out, cfg, ground_truth=inputs.original, log=log,
-                     on_step=on_step)
-    table = metrics_table(result.heldout_metrics)
-    say(table)
-    summary = {
-        "asset": str(EXAMPLE.name),
-        "degradation": PlasticDegradation().to_dict(),
-        "editor_drift": EditorDrift().to_dict(),
-        "demo_config": config.to_dict(),
-        "heldout_metrics": result.heldout_metrics,
-        "encoders": result.record["encoders"],
-        "timing": result.record["timing"],
-    }
-    atomic_write_json(out / "demo.json", summary)
-    atomic_write_text(out / "demo.md", table + "\n")
+    with open_output(out, staged=False):  # enhance() stages its own outputs inside
+        say(f"demo: degrading {EXAMPLE.name} and building a drifted reference grid at {config.resolution}px")
+        inputs = build_demo_inputs(EXAMPLE, out, config.resolution, config.seed)
+        cfg = EnhanceConfig(steps=config.steps, resolution=config.resolution, lr=config.lr, n_crops=config.n_crops,
+                            views_per_step=config.views_per_step, encoders=config.encoders, device=config.device,
+                            seed=config.seed, match_size=config.resolution)
+        result = enhance(inputs.generated, inputs.reference, out, cfg, ground_truth=inputs.original, log=log,
+                         on_step=on_step)
+        table = metrics_table(result.heldout_metrics)
+        say(table)
+        summary = {
+            "asset": str(EXAMPLE.name),
+            "degradation": PlasticDegradation().to_dict(),
+            "editor_drift": EditorDrift().to_dict(),
+            "demo_config": config.to_dict(),
+            "heldout_metrics": result.heldout_metrics,
+            "encoders": result.record["encoders"],
+            "timing": result.record["timing"],
+        }
+        atomic_write_text(out / "demo.md", table + "\n")
+        atomic_write_json(out / "demo.json", summary)
     return result
 
 

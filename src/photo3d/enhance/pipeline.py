@@ -14,14 +14,23 @@ The asset's geometry is fixed; only base-colour textures change. One run:
 6. keep unseen texels at their original values and write the outputs
    (:func:`photo3d.enhance.record.write_outputs`).
 
-Ctrl-C: an interrupted optimisation writes nothing at all and re-raises ``KeyboardInterrupt``
-(the CLI exits with status 130). Outputs are written only after the loop finished, each file
-atomically, and ``record.json`` last: a folder without ``record.json`` is an incomplete run.
+Before step 5 the reference views are checked against the renders of the asset at their cameras
+(:mod:`photo3d.enhance.reference_check`, the dataset builder's structure scores and thresholds):
+a reference of another object, mirrored, with cells in the wrong order, or blank stops the run
+(``config.force`` runs anyway); the scores go in ``record.json``. A ``ground_truth`` asset is
+loaded before the optimisation too.
+
+The output folder is opened with :func:`photo3d.io.output.open_output` before any work (probed,
+locked against a second run) and the outputs are staged: they appear in ``out_dir`` together
+when the run finished, ``record.json`` last. Ctrl-C or SIGTERM at any point, even while writing,
+leaves ``out_dir`` as it was and re-raises ``KeyboardInterrupt`` (the CLI exits with status 130 /
+143).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -29,12 +38,14 @@ from typing import Callable
 import numpy as np
 import torch
 
+from photo3d.data.config import VerifyConfig
 from photo3d.device import resolve_device
 from photo3d.encoders.selection import encoder_record
 from photo3d.enhance.config import EnhanceConfig
 from photo3d.enhance.objective import build_objective
 from photo3d.enhance.optimise import LoopResult, optimise
 from photo3d.enhance.record import EnhanceResult, write_outputs
+from photo3d.enhance.reference_check import check_references, require_references, view_names
 from photo3d.enhance.references import References, load_references
 from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
 from photo3d.enhance.views import FixedViews
@@ -42,6 +53,7 @@ from photo3d.enhance.visibility import sample_spacing, texel_visibility
 from photo3d.errors import Photo3DError
 from photo3d.imaging.resample import resize
 from photo3d.imaging.tone import match_tone
+from photo3d.io.output import open_output
 
 MAX_AUTO_TEXTURE = 2048
 UV_TEXTURE_SIZE = 1024
@@ -107,6 +119,12 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
             continue
         originals[m] = _resize_texture(tex[:4], config.texture_size)
         mesh_t.textures[m] = originals[m]
+        (h, w), (nh, nw) = tex.shape[-2:], originals[m].shape[-2:]
+        if (nh, nw) != (h, w) and not config.texture_size:
+            msg = (f"material {m}'s {w}x{h} texture is optimised and exported at {nw}x{nh} (the automatic cap); "
+                   f"pass --texture-size {max(h, w)} to keep its size")
+            warnings.warn(msg, stacklevel=2)
+            notes.append(msg)
     if not originals:
         raise Photo3DError(f"{asset.source}: no textured material to optimise")
     views = FixedViews(mesh_t, references.cameras, ssaa=config.ssaa)
@@ -207,35 +225,65 @@ def enhance(
         :class:`~photo3d.enhance.record.EnhanceResult`.
 
     Raises:
-        Photo3DError: missing files, unusable assets or references (one-line messages).
+        Photo3DError: missing files, unusable assets or references, reference views that do not
+            show the asset (:class:`~photo3d.enhance.reference_check.ReferenceCheckError`, unless
+            ``config.force``), an output folder that cannot be written or is in use.
         KeyboardInterrupt: on Ctrl-C; nothing is written then.
     """
     config = config or EnhanceConfig()
     say = log or (lambda _msg: None)
     t0 = time.perf_counter()
     device = resolve_device(config.device)
-    if ground_truth is not None:  # fail now, not after the optimisation
-        from photo3d.eval.metrics.detail import DETAIL_METRICS
-        from photo3d.eval.metrics.paired import require_paired
+    with open_output(out_dir, markers=("record.json",)) as out:  # locked and probed before any work
+        if ground_truth is not None:  # fail now, not after the optimisation
+            from photo3d.eval.metrics.detail import DETAIL_METRICS
+            from photo3d.eval.metrics.paired import require_paired
 
-        require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
-    references = load_references(reference, config.resolution, cameras)
-    asset, notes = load_for_enhance(asset_path, config.texture_size)
-    for note in notes:
-        say(f"note: {note}")
-    prep = prepare(asset, references, config, device, notes)
-    if encoders is not None and config.loss in ("l1", "l2"):
-        enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
-    elif encoders is not None:
-        enc_record = encoder_record(*encoders, "given by the caller")
-    else:
-        encoders, enc_record = load_loss_encoders(config, device)
-    say(describe_encoders(enc_record))
-    say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
-        f"{config.steps} steps of loss {config.loss}")
-    t_setup = time.perf_counter() - t0
-    final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
-    timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
-              "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
-    return write_outputs(Path(out_dir), prep, final, loop, config, enc_record, loss_cfg, timing, t0,
-                         ground_truth=ground_truth, encoders=encoders, log=say)
+            require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
+        references = load_references(reference, config.resolution, cameras)
+        asset, notes = load_for_enhance(asset_path, config.texture_size)
+        ground_truth = load_ground_truth(ground_truth, asset)
+        for note in notes:
+            say(f"note: {note}")
+        prep = prepare(asset, references, config, device, notes)
+        check = require_references(
+            check_references(prep.before, references.views, VerifyConfig()),
+            str(reference), view_names(references.cameras, references.kind), config.force)
+        if check.forced:
+            warnings.warn(f"{len(check.failed)} of {len(check.views)} reference views do not show this asset "
+                          "(--force: optimising toward them anyway; scores in record.json)", stacklevel=2)
+        if encoders is not None and config.loss in ("l1", "l2"):
+            enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
+        elif encoders is not None:
+            enc_record = encoder_record(*encoders, "given by the caller")
+        else:
+            encoders, enc_record = load_loss_encoders(config, device)
+        say(describe_encoders(enc_record))
+        say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
+            f"{config.steps} steps of loss {config.loss}")
+        t_setup = time.perf_counter() - t0
+        final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
+        timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
+                  "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
+        result = write_outputs(out.folder, prep, final, loop, config, enc_record, loss_cfg, timing, t0,
+                               ground_truth=ground_truth, encoders=encoders, log=say, reference_check=check)
+    result.out_dir = out.target
+    result.files = {k: out.final(v) for k, v in result.files.items()}
+    return result
+
+
+def load_ground_truth(ground_truth, asset):
+    """Load a ``--ground-truth`` asset before the optimisation (its errors stop the run at once).
+
+    Returns the loaded asset (or ``ground_truth`` unchanged when it is ``None`` or already
+    rendered views); a ground truth with other geometry than ``asset`` is a warning.
+    """
+    if ground_truth is None or isinstance(ground_truth, (tuple, list)):
+        return ground_truth
+    from photo3d.assets import Asset, load_asset
+
+    gt = ground_truth if isinstance(ground_truth, Asset) else load_asset(ground_truth)
+    if gt.mesh.num_faces != asset.mesh.num_faces:
+        warnings.warn(f"{gt.source}: the ground truth has {gt.mesh.num_faces} faces, the asset "
+                      f"{asset.mesh.num_faces}; held-out metrics assume the same geometry", stacklevel=2)
+    return gt

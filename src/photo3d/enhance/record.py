@@ -12,8 +12,9 @@ OUTDIR after a finished run::
     turntable.gif           a full turn, before | after side by side
     texture_after.png       the optimised base-colour texture (texture_after_<m>.png for more
                             textured materials)
-    record.json             settings, encoders that ran, losses per step, timings, device,
-                            versions, notes, held-out metrics when a ground truth was given
+    record.json             settings, encoders that ran, the reference check's scores, losses
+                            per step, timings, device, versions, notes, held-out metrics when a
+                            ground truth was given
 
 ``record.json`` is written last; a stale one is removed before anything else is written, so a
 folder holds a ``record.json`` only when every file next to it comes from the same finished run.
@@ -96,7 +97,7 @@ def render_with(prep, cameras, textures: dict[int, torch.Tensor] | None, mesh_t=
 
 def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: LoopResult, config: EnhanceConfig,
                   enc_record: dict, loss_cfg: dict, timing: dict, t0: float, *, ground_truth=None,
-                  encoders=None, log: Callable[[str], None] = print):
+                  encoders=None, log: Callable[[str], None] = print, reference_check=None):
     """Write every output of a finished run (see module docs) and return the :class:`EnhanceResult`."""
     from photo3d.assets import export_glb
 
@@ -142,7 +143,8 @@ def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: Loo
         "reference": {"kind": prep.references.kind, "files": prep.references.files,
                       "views": len(prep.references.cameras),
                       "size": [prep.references.cameras.width, prep.references.cameras.height],
-                      "tone_match": config.tone_match},
+                      "tone_match": config.tone_match,
+                      "check": None if reference_check is None else reference_check.to_dict()},
         "config": config.to_dict(),
         "loss_config": loss_cfg,
         "encoders": enc_record,
@@ -163,8 +165,8 @@ def heldout_metrics(ground_truth, cams, before: torch.Tensor, after: torch.Tenso
                     log: Callable[[str], None]) -> dict:
     """Metrics of the before/after held-out views against renders of ``ground_truth``.
 
-    ``ground_truth`` is an asset path with the same geometry, or an ``(rgb, alpha)`` pair already
-    rendered at ``cams``.
+    ``ground_truth`` is an asset (or its path) with the same geometry, or an ``(rgb, alpha)`` pair
+    already rendered at ``cams``.
     """
     if isinstance(ground_truth, (tuple, list)):
         gt_rgb, gt_alpha = ground_truth
@@ -181,12 +183,12 @@ def heldout_metrics(ground_truth, cams, before: torch.Tensor, after: torch.Tenso
 
 
 def render_ground_truth(path, cams, device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Render a ground-truth asset at ``cams``: ``(rgb, alpha)`` on CPU."""
-    from photo3d.assets import load_asset
+    """Render a ground-truth asset (or asset file) at ``cams``: ``(rgb, alpha)`` on CPU."""
+    from photo3d.assets import Asset, load_asset
     from photo3d.enhance.views import FixedViews
     from photo3d.render import MeshTensors
 
-    gt = load_asset(path)
+    gt = path if isinstance(path, Asset) else load_asset(path)
     views = FixedViews(MeshTensors.from_mesh(gt.mesh, device), cams, ssaa=eval_ssaa(cams.width))
     with torch.no_grad():
         out = views.render()

@@ -13,24 +13,26 @@ camera file's order either by a top-level ``"views": ["a.png", ...]`` list or a 
 ``"file"`` key (paths relative to the cameras file); without either, the folder's ``*.png`` files
 (other than masks named ``*_mask.png``) are taken in sorted filename order. The number of views
 must equal the number of cameras, and every view must have the cameras' aspect ratio. Views are
-resized to the render resolution (the longer side), and the intrinsics scaled with them.
+resized to the render resolution (the longer side), and the intrinsics scaled with them. The
+cameras are checked on load (:func:`photo3d.cameras.load_cameras`), and a view (or grid cell)
+smaller than :data:`MIN_VIEW_PX` pixels a side is refused.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from photo3d.cameras import RIG_GRID, Cameras, rig_cameras
+from photo3d.cameras import RIG_GRID, Cameras, load_cameras, rig_cameras
 from photo3d.errors import Photo3DError, ReferenceMismatchError
 from photo3d.grid import split_grid
 from photo3d.imaging.resample import resize
 from photo3d.io import load_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+MIN_VIEW_PX = 32  # smallest reference view side (the rig renders 512)
 
 
 @dataclass
@@ -89,6 +91,7 @@ def load_grid(path: str | Path, resolution: int) -> References:
         raise ReferenceMismatchError(
             f"{path}: a reference grid must be a square image whose side is divisible by 2 (the rig's 2x2 "
             f"layout), got {w}x{h}; re-export the edited grid at e.g. 1024x1024")
+    _check_size(path, w // cols, h // rows, "grid cells")
     views = resize(split_grid(grid, rows, cols), resolution)
     return References(views, rig_cameras(resolution), "grid", [str(path)])
 
@@ -97,14 +100,7 @@ def _load_folder(folder: Path, resolution: int, cameras_path: Path) -> Reference
     if not cameras_path.is_file():
         raise Photo3DError(f"{cameras_path}: cameras file not found; a folder of reference views needs a "
                            "cameras JSON (photo3d.cameras.Cameras.to_json format)")
-    try:
-        doc = json.loads(cameras_path.read_text())
-        cams = Cameras.from_json(doc)
-    except (json.JSONDecodeError, ValueError, UnicodeDecodeError) as exc:
-        raise ReferenceMismatchError(f"{cameras_path}: malformed cameras file ({exc}); write it with "
-                                     "photo3d.cameras.Cameras.to_json") from exc
-    if len(cams) == 0:
-        raise ReferenceMismatchError(f"{cameras_path}: the cameras file lists no cameras")
+    cams, doc = load_cameras(cameras_path)
     files = _view_files(folder, cameras_path, doc)
     if len(files) != len(cams):
         raise ReferenceMismatchError(
@@ -114,6 +110,7 @@ def _load_folder(folder: Path, resolution: int, cameras_path: Path) -> Reference
     views = []
     for f in files:
         img = load_image(f, "RGB", background=(1.0, 1.0, 1.0))
+        _check_size(f, img.shape[2], img.shape[1])
         if abs(img.shape[2] / img.shape[1] - aspect) > 0.01 * aspect:
             raise ReferenceMismatchError(
                 f"{f}: view is {img.shape[2]}x{img.shape[1]} but the cameras are {cams.width}x{cams.height}; "
@@ -123,6 +120,13 @@ def _load_folder(folder: Path, resolution: int, cameras_path: Path) -> Reference
     w, h = max(1, round(cams.width * scale)), max(1, round(cams.height * scale))
     views_t = torch.cat([resize(v[None], (h, w)) for v in views])
     return References(views_t, cams.resized(w, h), "folder", [str(f) for f in files])
+
+
+def _check_size(path, w: int, h: int, what: str = "view") -> None:
+    """A reference view needs :data:`MIN_VIEW_PX` pixels a side: a thumbnail holds no detail to transfer."""
+    if min(w, h) < MIN_VIEW_PX:
+        raise ReferenceMismatchError(f"{path}: {what} of {w}x{h} px are too small to guide the texture (at least "
+                                     f"{MIN_VIEW_PX} px a side); pass the edited views at full size")
 
 
 def _view_files(folder: Path, cameras_path: Path, doc: dict) -> list[Path]:

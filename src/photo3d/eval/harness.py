@@ -16,7 +16,9 @@ dropped when the log is read again):
 * ``media/``         rig grids (and held-out views, reference grids, GLBs) for the report.
 * ``cache/``         Inception features per item.
 
-Resumable: items already in ``results.jsonl`` (and pairs in ``judge.jsonl``) are skipped.
+Resumable: items already in ``results.jsonl`` (and pairs in ``judge.jsonl``) are skipped. The
+folder is locked while a run writes into it. An item that cannot be loaded (a broken asset) is
+skipped with its reason (a warning, and ``results.json["skipped_items"]``); a rerun retries it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from __future__ import annotations
 import datetime
 import functools
 import io
-import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ import torch
 from tqdm import tqdm
 
 from photo3d.cameras import heldout_cameras, rig_cameras
-from photo3d.errors import InputError
+from photo3d.errors import InputError, Photo3DError
 from photo3d.eval.bootstrap import bootstrap_ci, bootstrap_indices_ci, paired_difference
 from photo3d.eval.metrics import EvalItem, build_metrics, is_unavailable, unavailable
 from photo3d.eval.metrics.base import from_jsonable, to_jsonable
@@ -42,6 +44,8 @@ from photo3d.eval.suite import Suite, load_prompts
 from photo3d.grid import compose_grid, split_grid
 from photo3d.imaging.resample import resize
 from photo3d.io import append_jsonl, atomic_write_bytes, atomic_write_json, load_image, read_jsonl, save_image
+from photo3d.io.output import open_output
+from photo3d.io.text import expect_object, read_json
 
 MEDIA_VIEW_PX = 256  # per-view size of the grids kept for the report
 
@@ -98,7 +102,7 @@ class Harness:
             },
         }
         if path.is_file():
-            old = json.loads(path.read_text(encoding="utf-8"))
+            old = expect_object(read_json(path, "suite record", f"delete {path} or choose a new output folder"), path)
             if old.get("fingerprint") != doc["fingerprint"]:
                 raise InputError(
                     f"{self.out} holds results of a different suite ({old.get('fingerprint')} vs "
@@ -188,18 +192,28 @@ class Harness:
     # ---- the run -----------------------------------------------------------------------------
     def run(self) -> dict:
         """Score, aggregate, compare; writes the output folder and returns ``results.json``'s content."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._check_suite()
-        rows_path = self.out / "results.jsonl"
-        rows = read_jsonl(rows_path)
-        done = {(r["method"], r["id"]) for r in rows}
-        todo = [(s, i) for s in self.sources for i in self._items(s) if (s.name, i) not in done]
-        for source, item_id in tqdm(todo, desc="eval", disable=not self.progress or not todo):
-            row = to_jsonable(self._score(source, item_id))
-            append_jsonl(rows_path, [row])  # after every item: a crash loses at most one item
-            rows.append(row)
-        results = self._aggregate(rows)
-        atomic_write_json(self.out / "results.json", to_jsonable(results))
+        with open_output(self.out, staged=False):  # one evaluation into a folder at a time
+            self._check_suite()
+            rows_path = self.out / "results.jsonl"
+            rows = read_jsonl(rows_path)
+            done = {(r["method"], r["id"]) for r in rows}
+            todo = [(s, i) for s in self.sources for i in self._items(s) if (s.name, i) not in done]
+            skipped = []
+            for source, item_id in tqdm(todo, desc="eval", disable=not self.progress or not todo):
+                try:
+                    row = to_jsonable(self._score(source, item_id))
+                except Photo3DError as exc:  # one broken asset: skip it with its reason, score the rest
+                    skipped.append({"method": source.name, "id": item_id, "reason": str(exc)})
+                    warnings.warn(f"{source.name}/{item_id} skipped: {exc}", stacklevel=2)
+                    continue
+                append_jsonl(rows_path, [row])  # after every item: a crash loses at most one item
+                rows.append(row)
+            if not rows:
+                raise InputError(f"nothing was scored: {len(skipped)} item(s) failed, e.g. {skipped[0]['reason']}"
+                                 if skipped else "nothing to score: the method folders hold no items")
+            results = self._aggregate(rows)
+            results["skipped_items"] = skipped
+            atomic_write_json(self.out / "results.json", to_jsonable(results))
         return results
 
     def _aggregate(self, rows: list[dict]) -> dict:

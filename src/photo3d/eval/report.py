@@ -28,6 +28,8 @@ from typing import Any
 from photo3d._optional import require
 from photo3d.errors import InputError
 from photo3d.io import atomic_write_bytes, atomic_write_text, read_jsonl
+from photo3d.io.output import open_output
+from photo3d.io.text import expect_object, read_json
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".glb": "model/gltf-binary", ".js": "text/javascript"}
 
@@ -66,7 +68,7 @@ def load_results(path: str | Path) -> tuple[dict, list[dict], Path]:
     res_path = path / "results.json" if path.is_dir() else path
     if not res_path.is_file():
         raise InputError(f"{res_path}: no results.json; run `photo3d eval ... -o {folder}` first")
-    results = json.loads(res_path.read_text(encoding="utf-8"))
+    results = expect_object(read_json(res_path, "results file", "rerun `photo3d eval` to write it again"), res_path)
     rows = read_jsonl(folder / results.get("rows", "results.jsonl"))
     return results, rows, folder
 
@@ -266,7 +268,10 @@ def write_report(
     assets: str = "inline",
     title: str | None = None,
 ) -> Path:
-    """Write the report for a ``photo3d eval`` folder (or its results.json) to ``out``, atomically.
+    """Write the report for a ``photo3d eval`` folder (or its results.json) to ``out``.
+
+    The page (and with ``assets="sibling"`` its ``<out>_files/`` folder) is staged and appears as
+    one set (:func:`photo3d.io.output.open_output`).
 
     Args:
         results_path: results folder or results.json.
@@ -276,5 +281,6 @@ def write_report(
     """
     if assets not in ("inline", "sibling"):
         raise InputError(f"assets must be 'inline' or 'sibling', got {assets!r}")
-    page = render_report(results_path, out, assets, title)
-    return atomic_write_text(out, page)
+    with open_output(out, "file") as output:  # the page and its side folder appear together
+        atomic_write_text(output.file, render_report(results_path, output.file, assets, title))
+    return output.target

@@ -115,17 +115,14 @@ def load_prompts(path: str | Path | None) -> dict[str, str]:
         return {}
     from photo3d.errors import InputError
 
+    from photo3d.io.text import expect_object, parse_json, read_text
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: prompts file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "prompts file")
     if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON ({exc})") from exc
-        if not isinstance(data, dict):
-            raise InputError(f"{path}: expected a JSON object {{id: prompt}}")
+        data = expect_object(parse_json(text, path), path, "a JSON object {id: prompt}")
         return {str(k): str(v) for k, v in data.items()}
     lines = [ln for ln in text.splitlines()]
     if lines and all("\t" in ln for ln in lines if ln.strip()):

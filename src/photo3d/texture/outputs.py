@@ -23,8 +23,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Callable
-
 import torch
 
 from photo3d.texture.base import ViewsResult
@@ -43,7 +41,7 @@ def textured_asset(asset, albedo_u8):
 
 def write_outputs(out_dir: Path, source_asset, bake_asset, result, albedo: torch.Tensor, mr: torch.Tensor | None,
                   config: TextureConfig, prompt: str, texturer_record: dict, bake: dict, timing: dict, t0: float,
-                  device, log: Callable[[str], None] = print):
+                  device):
     """Write every output of a finished run (see module docs) and return the ``TextureResult``."""
     from photo3d.assets import export_glb
     from photo3d.enhance.outputs import gif_cameras, save_gif, turntable_cameras
@@ -94,7 +92,6 @@ def write_outputs(out_dir: Path, source_asset, bake_asset, result, albedo: torch
         "files": {k: v.name for k, v in files.items()},
     }
     files["record"] = atomic_write_json(out_dir / "record.json", record)
-    log(f"wrote {files['glb']} and {len(files) - 1} more files to {out_dir}")
     return TextureResult(out_dir, files, albedo, mr, record)
 
 

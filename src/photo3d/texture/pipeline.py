@@ -13,7 +13,10 @@ One run:
      to :func:`photo3d.gaussians.render_gaussians` at the Step1X-3D rig plus random
      views; materials, when given, are fitted the same way into a glTF metallic-roughness map;
 
-4. write the GLB, previews and ``record.json`` (:mod:`photo3d.texture.outputs`).
+4. write the GLB, previews and ``record.json`` (:mod:`photo3d.texture.outputs`), staged in
+   ``out_dir`` (:func:`photo3d.io.output.open_output`: probed and locked before any work, the set
+   appears when the run finished, ``record.json`` last; an interruption leaves ``out_dir`` as it
+   was).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Callable
 import torch
 
 from photo3d.errors import Photo3DError
+from photo3d.io.output import open_output
 from photo3d.texture.base import GaussiansResult, ViewsResult
 from photo3d.texture.config import TextureConfig
 
@@ -92,31 +96,37 @@ def texture_mesh(
     if not path.is_file():
         raise Photo3DError(f"{path}: mesh file not found")
     device = resolve_device(config.device)
-    asset = load_asset(path)
-    ref = _reference(image)
-    if texturer is None:
-        texturer = get_texturer(model)(weights, device, **config.texturer_options())
-    say(f"texturer: {model} (weights: {weights}) on {device}")
-    result = texturer.texture(asset, prompt, ref, config.seed)
-    t_model = time.perf_counter() - t0
-    record = dict(getattr(result, "record", {}) or {})
-    standin = weights == "tiny" or bool(record.get("standin", False))
-    if standin:
-        say("note: this texturer is a stand-in (tiny random weights or a test double), not the paper's model")
-    bake_asset = _bake_asset(asset, config)
-    if isinstance(result, ViewsResult):
-        albedo, mr, bake = _bake_views(bake_asset, result, config, device)
-    elif isinstance(result, GaussiansResult):
-        albedo, mr, bake = _fit_gaussians(bake_asset, result, config, device)
-    else:
-        raise Photo3DError(f"texturer {model!r} returned {type(result).__name__}; want ViewsResult or GaussiansResult")
-    say(f"baked a {config.texture_size}² texture ({bake['kind']}, {bake['stats']['seen_of_covered']:.0%} of the "
-        f"surface seen; render PSNR {bake['render_psnr_db']:.1f} dB against the texturer's output)")
-    texturer_record = {"name": model, "weights": weights, "standin": standin, "kind": type(result).__name__,
-                       **record}
-    timing = {"texturer_s": round(t_model, 2), "bake_s": round(time.perf_counter() - t0 - t_model, 2)}
-    return write_outputs(Path(out_dir), asset, bake_asset, result, albedo, mr, config, prompt, texturer_record,
-                         bake, timing, t0, device, log=say)
+    with open_output(out_dir, markers=("record.json",)) as out:  # locked and probed before any work
+        asset = load_asset(path)
+        ref = _reference(image)
+        if texturer is None:
+            texturer = get_texturer(model)(weights, device, **config.texturer_options())
+        say(f"texturer: {model} (weights: {weights}) on {device}")
+        result = texturer.texture(asset, prompt, ref, config.seed)
+        t_model = time.perf_counter() - t0
+        record = dict(getattr(result, "record", {}) or {})
+        standin = weights == "tiny" or bool(record.get("standin", False))
+        if standin:
+            say("note: this texturer is a stand-in (tiny random weights or a test double), not the paper's model")
+        bake_asset = _bake_asset(asset, config)
+        if isinstance(result, ViewsResult):
+            albedo, mr, bake = _bake_views(bake_asset, result, config, device)
+        elif isinstance(result, GaussiansResult):
+            albedo, mr, bake = _fit_gaussians(bake_asset, result, config, device)
+        else:
+            raise Photo3DError(f"texturer {model!r} returned {type(result).__name__}; want ViewsResult or "
+                               "GaussiansResult")
+        say(f"baked a {config.texture_size}² texture ({bake['kind']}, {bake['stats']['seen_of_covered']:.0%} of the "
+            f"surface seen; render PSNR {bake['render_psnr_db']:.1f} dB against the texturer's output)")
+        texturer_record = {"name": model, "weights": weights, "standin": standin, "kind": type(result).__name__,
+                           **record}
+        timing = {"texturer_s": round(t_model, 2), "bake_s": round(time.perf_counter() - t0 - t_model, 2)}
+        res = write_outputs(out.folder, asset, bake_asset, result, albedo, mr, config, prompt, texturer_record,
+                            bake, timing, t0, device)
+    res.out_dir = out.target
+    res.files = {k: out.final(v) for k, v in res.files.items()}
+    say(f"wrote {res.files['glb']} and {len(res.files) - 1} more files to {res.out_dir}")
+    return res
 
 
 def _reference(image) -> torch.Tensor | None:

@@ -68,7 +68,15 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise InputError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: not a photo3d checkpoint (format {meta.get('format')!r})")
-    return _decode(json.loads(meta["state"]), tensors)
+    try:
+        state = _decode(json.loads(meta["state"]), tensors)
+    except (KeyError, TypeError, ValueError) as exc:  # a damaged header: its JSON or a tensor it names
+        raise InputError(f"{path}: damaged checkpoint header ({type(exc).__name__}: {exc}); resume from an "
+                         "earlier step_*.safetensors") from exc
+    if not isinstance(state, dict) or not {"step", "modules"} <= set(state):
+        raise InputError(f"{path}: damaged checkpoint (no step or modules); resume from an earlier "
+                         "step_*.safetensors")
+    return state
 
 
 # JSON encoding of the state: plain JSON where it can, {"__kind__": ...} markers where it cannot.

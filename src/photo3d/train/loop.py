@@ -8,10 +8,16 @@ identical parameters. Only rank 0 writes files.
 Exact resume: the data order is a pure function of (seed, step), every random draw comes from a
 checkpointed generator or the checkpointed global RNGs, and the checkpoint holds model, EMA,
 optimizer, scheduler and step. ``N`` steps and ``N/2`` + resume + ``N/2`` log identical losses.
+Resuming with options that change what is trained is refused (:mod:`photo3d.train.resume`).
+
+Rank 0 locks the run folder for the whole run (a second run into it stops at once). A sample whose
+files turn out broken while training (a mesh that does not load) is skipped with its reason
+(a warning, ``TrainResult.bad_samples``, kept in checkpoints) instead of ending the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
@@ -31,8 +37,11 @@ from photo3d.device import resolve_device
 from photo3d.errors import Photo3DError
 from photo3d.grid import compose_grid
 from photo3d.io import atomic_write_json, save_image
+from photo3d.io.output import open_output
+from photo3d.io.text import read_json
 from photo3d.train.checkpoint import LATEST, checkpoint_name, load_checkpoint, save_checkpoint
 from photo3d.train.config import TrainConfig
+from photo3d.train.resume import check_resume, load_module_state, run_options
 from photo3d.train.state import EMA, JsonlLogger, rng_state, sample_indices, set_rng_state
 
 
@@ -43,6 +52,7 @@ class TrainResult:
     out_dir: Path
     records: list[dict] = field(default_factory=list)
     skipped_steps: list[int] = field(default_factory=list)
+    bad_samples: dict[str, str] = field(default_factory=dict)  # id -> reason, samples skipped while training
 
 
 def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
@@ -75,8 +85,18 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
         :class:`TrainResult`.
     """
     rank, world, device = init_distributed(cfg.device)
+    # only rank 0 writes: it locks the run folder (probed, one run at a time, stale temporaries removed)
+    with open_output(cfg.out, staged=False) if rank == 0 else contextlib.nullcontext():
+        return _train(paradigm, dataset, loss_fn, cfg, record, on_step, rank, world, device)
+
+
+def _train(paradigm, dataset, loss_fn, cfg: TrainConfig, record, on_step, rank: int, world: int,
+           device: torch.device) -> TrainResult:
     out = Path(cfg.out)
     main = rank == 0
+    options = run_options(cfg, record)
+    overrides: list[str] = []
+    bad_samples: dict[str, str] = {}  # sample id -> why it cannot be used (found while training)
     trainable = paradigm.trainable_modules()
     for mod in paradigm.modules().values():
         mod.requires_grad_(False)
@@ -99,9 +119,11 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
     logger = JsonlLogger(out / "log.jsonl") if main else None
     start = 0
     if cfg.resume:
-        ckpt = load_checkpoint(out / "checkpoints" / LATEST if cfg.resume == "auto" else cfg.resume)
+        ckpt_path = out / "checkpoints" / LATEST if cfg.resume == "auto" else Path(cfg.resume)
+        ckpt = load_checkpoint(ckpt_path)
+        overrides = check_resume(ckpt, options, str(ckpt_path), cfg.resume_override)
         for m, mod in paradigm.modules().items():
-            mod.load_state_dict(ckpt["modules"][m])
+            load_module_state(mod, ckpt["modules"][m], m, str(ckpt_path))
         ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
@@ -110,12 +132,17 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
         for k, v in gens["state"].items():
             state[k].set_state(v)
         loss_gen.set_state(gens["loss"])
+        bad_samples.update(ckpt.get("data", {}).get("bad_samples", {}))
         start = int(ckpt["step"])
         if logger:
             logger.truncate_after(start)
     if main:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "config.json", {"train": cfg.to_dict(), "world_size": world, **(record or {})})
+        doc = {"train": cfg.to_dict(), "world_size": world, **(record or {})}
+        if overrides:
+            previous = _previous_overrides(out / "config.json")
+            doc["resume_overrides"] = previous + [{"step": start, "changes": overrides}]
+        atomic_write_json(out / "config.json", doc)
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and device.type == "cuda")
     result = TrainResult(out)
     components = _components_fn(loss_fn)
@@ -123,13 +150,15 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
     for step in bar:
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        parts, bad, views, aux = {}, False, None, {}
+        parts, bad, empty, views, aux = {}, False, 0, None, {}
         for a in range(cfg.accum):
             idx = sample_indices(len(dataset), step * cfg.accum + a, cfg.batch_size, rank, world, cfg.seed)
-            batch = [dataset[i] for i in idx]
             try:
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    views, aux = paradigm.step(batch, state)
+                    views, aux = _step(paradigm, dataset, idx, state, bad_samples)
+                if views is None:  # every sample of this micro-batch is unusable
+                    empty += 1
+                    continue
                 comp = components(views.float(), aux["targets"].float(), loss_gen)
                 if not torch.isfinite(comp["loss"]):
                     bad = True
@@ -142,16 +171,20 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
                 ) from exc
             for k, v in comp.items():
                 parts[k] = parts.get(k, 0.0) + float(v.detach()) / cfg.accum
+        empty = empty == cfg.accum
         params = [p for g in groups for p in g["params"]]
         grad_norm = _reduce_and_norm(params, world, device)
-        bad = _any_rank(bad or not math.isfinite(grad_norm), world, device)
+        bad = _any_rank(bad or empty or not math.isfinite(grad_norm), world, device)
         rec = {"step": step + 1, **{k: round(v, 8) for k, v in parts.items()}, "lr": sched.get_last_lr()[0]}
+        if len(bad_samples) >= len(dataset):
+            raise Photo3DError(f"{cfg.data}: every sample failed: " + "; ".join(
+                f"{sid}: {why}" for sid, why in list(bad_samples.items())[:3]))
         if bad:
             opt.zero_grad(set_to_none=True)
-            rec.update(skipped=True, reason="non-finite loss or gradient")
+            rec.update(skipped=True, reason="no usable sample" if empty else "non-finite loss or gradient")
             result.skipped_steps.append(step + 1)
             if main:
-                warnings.warn(f"step {step + 1}: non-finite loss or gradient, step skipped", stacklevel=2)
+                warnings.warn(f"step {step + 1}: {rec['reason']}, step skipped", stacklevel=2)
         else:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
@@ -169,13 +202,15 @@ def train(paradigm, dataset, loss_fn, cfg: TrainConfig, record: dict | None = No
             if cfg.preview_every and (step + 1) % cfg.preview_every == 0 and views is not None:
                 _save_preview(out / "previews" / f"step_{step + 1:07d}.png", views, aux["targets"])
         if (step + 1) % max(1, cfg.ckpt_every) == 0 or step + 1 == cfg.steps:
-            _checkpoint(out, step + 1, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main)
+            _checkpoint(out, step + 1, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main,
+                        options, bad_samples)
         if on_step is not None:
             on_step(step + 1, rec)
     if main and cfg.final_samples:
         _write_samples(paradigm, dataset, out / "samples", cfg)
     if logger:
         logger.close()
+    result.bad_samples = dict(bad_samples)
     return result
 
 
@@ -197,6 +232,53 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.
     return torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=total, pct_start=pct,
         cycle_momentum=cfg.cycle_momentum)
+
+
+def _step(paradigm, dataset, idx, state, bad_samples: dict[str, str]):
+    """``paradigm.step`` on the usable samples at ``idx``; ``(None, {})`` when none is usable.
+
+    A sample whose files cannot be read (a broken mesh, a corrupt grid: a
+    :class:`~photo3d.errors.Photo3DError` naming one of its files) is skipped with its reason,
+    remembered in ``bad_samples`` (kept in checkpoints, so a resumed run skips it too) and warned
+    about once; the step goes on with the rest of the batch.
+    """
+    batch = []
+    for i in idx:
+        sid = dataset.samples[i].id if hasattr(dataset, "samples") else str(i)
+        if sid in bad_samples:
+            continue
+        try:
+            batch.append(dataset[i])
+        except Photo3DError as exc:
+            _mark_bad(bad_samples, sid, exc)
+    while batch:
+        try:
+            return paradigm.step(batch, state)
+        except Photo3DError as exc:
+            culprit = next((b for b in batch if _names_file_of(exc, b)), None)
+            if culprit is None:
+                raise
+            _mark_bad(bad_samples, str(culprit["id"]), exc)
+            batch = [b for b in batch if b is not culprit]
+    return None, {}
+
+
+def _names_file_of(exc: Exception, sample: dict) -> bool:
+    text = str(exc)
+    return any(isinstance(v, (str, os.PathLike)) and str(v) and os.sep in str(v) and str(v) in text
+               for v in sample.values())
+
+
+def _mark_bad(bad_samples: dict[str, str], sid: str, exc: Exception) -> None:
+    bad_samples[sid] = str(exc)
+    warnings.warn(f"sample {sid} skipped: {exc}", stacklevel=3)
+
+
+def _previous_overrides(path: Path) -> list:
+    try:
+        return list(read_json(path).get("resume_overrides", []))
+    except (Photo3DError, AttributeError):
+        return []
 
 
 def _components_fn(loss_fn) -> Callable[[torch.Tensor, torch.Tensor, torch.Generator], dict]:
@@ -241,7 +323,8 @@ def _gather_objects(obj: Any, world: int) -> list[Any]:
     return out
 
 
-def _checkpoint(out, step, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main) -> None:
+def _checkpoint(out, step, paradigm, ema, opt, sched, state, loss_gen, cfg, world, main, options=None,
+                bad_samples=None) -> None:
     gens = {"state": {k: v.get_state() for k, v in state.items() if isinstance(v, torch.Generator)},
             "loss": loss_gen.get_state()}
     all_rng = _gather_objects(rng_state(), world)  # every rank's RNGs, so each resumes its own
@@ -256,8 +339,10 @@ def _checkpoint(out, step, paradigm, ema, opt, sched, state, loss_gen, cfg, worl
         "scheduler": sched.state_dict(),
         "rng": all_rng,
         "generators": all_gens,
-        "data": {"micro_step": step * cfg.accum, "seed": cfg.seed, "batch_size": cfg.batch_size, "world": world},
+        "data": {"micro_step": step * cfg.accum, "seed": cfg.seed, "batch_size": cfg.batch_size, "world": world,
+                 "bad_samples": dict(bad_samples or {})},
         "config": cfg.to_dict(),
+        "options": options or {},
     })
 
 

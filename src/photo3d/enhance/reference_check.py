@@ -1,0 +1,155 @@
+"""Do the reference views show this asset? Checked before any optimisation.
+
+``enhance`` pulls the texture toward the reference views; a reference of another object, a
+mirrored grid, cells in the wrong order or a blank image would be optimised toward just as
+willingly. Each reference view is therefore scored against the render of the asset at its camera
+with the dataset builder's structure verification (:func:`photo3d.data.verify.verify_views`:
+silhouette IoU and edge F-score of :mod:`photo3d.eval.metrics.structure`) and the builder's
+thresholds (:class:`photo3d.data.config.VerifyConfig`: IoU >= 0.85, edge F >= 0.7), so a reference
+``enhance`` accepts is one the builder would have accepted as an edit of this asset.
+
+A view that fails is diagnosed: blank (one flat colour, or no object on the white background),
+mirrored (its left-right flip scores clearly better), in another view's cell (it matches the
+render of another camera), or not this object. The run stops with one line per failed view
+(:class:`ReferenceCheckError`) unless ``force`` is set; the scores go in ``record.json`` either
+way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from photo3d.errors import ReferenceMismatchError
+
+FLAT_STD = 2.0 / 255.0  # a view whose pixels vary less than this is blank
+CLEARLY_BETTER = 0.1  # an alternative explanation must beat the view's own scores by this much
+
+
+class ReferenceCheckError(ReferenceMismatchError):
+    """Reference views that do not show the asset (one message line per failed view)."""
+
+
+@dataclass
+class ReferenceCheck:
+    """Scores of each reference view against the render of the asset at its camera.
+
+    Attributes:
+        views: per view ``{"iou", "edge_f", "passed", "diagnosis"?}``.
+        thresholds: ``{"min_iou", "min_edge_f"}`` used.
+        forced: the run went on although views failed.
+    """
+
+    views: list[dict[str, Any]] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    forced: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(v["passed"] for v in self.views)
+
+    @property
+    def failed(self) -> list[int]:
+        return [i for i, v in enumerate(self.views) if not v["passed"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passed": self.passed, "forced": self.forced, "thresholds": self.thresholds, "views": self.views,
+                "scores": "silhouette IoU and edge F-score of each reference view against the asset's render "
+                          "at its camera (the dataset builder's verification)"}
+
+    def lines(self, source: str, names: list[str]) -> list[str]:
+        """One line per failed view, then what to do."""
+        t = self.thresholds
+        out = []
+        for i in self.failed:
+            v = self.views[i]
+            out.append(f"{source} {names[i]}: silhouette IoU {v['iou']:.2f}, edge F {v['edge_f']:.2f} against the "
+                       f"asset's render: {v['diagnosis']}")
+        out.append(f"{len(self.failed)} of {len(self.views)} reference views do not show this asset (needed: "
+                   f"IoU >= {t['min_iou']}, edge F >= {t['min_edge_f']}); fix the reference, or pass --force to "
+                   "optimise toward it anyway")
+        return out
+
+
+def check_references(renders: torch.Tensor, references: torch.Tensor, verify: Any = None) -> ReferenceCheck:
+    """Score and diagnose reference views (see the module docs).
+
+    Args:
+        renders: ``[V, 3, H, W]`` renders of the asset at the reference cameras, on white.
+        references: ``[V, 3, H, W]`` the reference views, same size, on white.
+        verify: a :class:`~photo3d.data.config.VerifyConfig` (default: the builder's defaults).
+
+    Returns:
+        :class:`ReferenceCheck` (not raising: see :func:`require_references`).
+    """
+    from photo3d.data.config import VerifyConfig
+    from photo3d.data.verify import verify_views
+
+    cfg = verify or VerifyConfig()
+    renders, references = renders.float().cpu(), references.float().cpu()
+    result = verify_views(renders, references, cfg)
+    check = ReferenceCheck(thresholds={"min_iou": cfg.min_iou, "min_edge_f": cfg.min_edge_f})
+    for i, scores in enumerate(result.views):
+        passed = not any(c.startswith(f"view{i}:") for c in result.failed_checks)
+        view = {"iou": scores["iou"], "edge_f": scores["edge_f"], "passed": passed}
+        if not passed:
+            view["diagnosis"] = _diagnose(i, renders, references, scores, cfg)
+        check.views.append(view)
+    return check
+
+
+def require_references(check: ReferenceCheck, source: str, names: list[str], force: bool) -> ReferenceCheck:
+    """Raise :class:`ReferenceCheckError` for failed views unless ``force`` (then mark the check forced)."""
+    if check.passed:
+        return check
+    if not force:
+        raise ReferenceCheckError("\n".join(check.lines(source, names)))
+    check.forced = True
+    return check
+
+
+def view_names(cameras, kind: str) -> list[str]:
+    """``view 2 (yaw 180, bottom-left cell)`` for rig grids, ``view 2 (FILE)`` for folders."""
+    cells = ("top-left", "top-right", "bottom-left", "bottom-right")
+    names = []
+    for i in range(len(cameras)):
+        yaw = None if cameras.yaw_deg is None else float(cameras.yaw_deg[i])
+        where = f"yaw {yaw:g}" if yaw is not None else f"camera {i}"
+        if kind == "grid" and i < len(cells):
+            where += f", {cells[i]} cell"
+        names.append(f"view {i} ({where})")
+    return names
+
+
+def _diagnose(i: int, renders: torch.Tensor, refs: torch.Tensor, own: dict, cfg) -> str:
+    from photo3d.eval.metrics.structure import structure_scores
+    from photo3d.imaging.masks import foreground_mask
+
+    ref = refs[i:i + 1]
+    if float(ref.std()) < FLAT_STD:
+        return f"blank (one flat colour, {_rgb(ref)}); export the edited views again"
+    if not bool(foreground_mask(ref, cfg.white_tolerance).any()):
+        return "no object in the view (all white background)"
+
+    def score(candidate: torch.Tensor, render: torch.Tensor) -> float:
+        s = structure_scores(render, candidate, cfg.white_tolerance, cfg.edge_tolerance)
+        return min(float(s["iou"][0]) / cfg.min_iou, float(s["edge_f"][0]) / cfg.min_edge_f)
+
+    base = min(own["iou"] / cfg.min_iou, own["edge_f"] / cfg.min_edge_f)
+    flipped = score(ref.flip(-1), renders[i:i + 1])
+    others = {j: score(ref, renders[j:j + 1]) for j in range(len(renders)) if j != i}
+    best_j = max(others, key=others.get) if others else None
+    if flipped > base + CLEARLY_BETTER and (best_j is None or flipped >= others[best_j]):
+        return "looks mirrored (its left-right flip matches the asset); flip it back"
+    if best_j is not None and others[best_j] > base + CLEARLY_BETTER:
+        return f"matches the asset's view {best_j} instead: views in the wrong order?"
+    if own["iou"] < cfg.min_iou:
+        return "the silhouette differs: another object, or moved, rescaled or re-posed"
+    return "the edges differ: another object or texture layout, or shifted detail"
+
+
+def _rgb(view: torch.Tensor) -> str:
+    r, g, b = (round(255 * float(c)) for c in view[0].mean((1, 2)))
+    return f"RGB {r} {g} {b}"
