@@ -107,8 +107,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
 def warnings_as_lines(command: str) -> Iterator[None]:
     """Show warnings as ``photo3d COMMAND: warning: MESSAGE`` on stderr while the command runs."""
     def show(message, category, filename, lineno, file=None, line=None):
-        text = " ".join(str(message).split())
-        print(f"photo3d {command}: warning: {text}", file=file or sys.stderr)
+        text = f"photo3d {command}: warning: {' '.join(str(message).split())}"
+        bars = sys.modules.get("tqdm")
+        if bars is not None:  # a progress bar may be on screen: print above it, not into it
+            bars.tqdm.write(text, file=file or sys.stderr)
+        else:
+            print(text, file=file or sys.stderr)
 
     previous = warnings.showwarning
     warnings.showwarning = show

@@ -106,6 +106,8 @@ def describe_os_error(exc: OSError, doing: str = "write") -> str:
     code = exc.errno
     if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         what = "no space left on the device (or quota exceeded); free some space or choose another output folder"
+    elif code == errno.EFBIG:
+        what = "file too large for the file system or this process's file-size limit (ulimit -f)"
     elif code == errno.EROFS:
         what = "read-only file system; choose a writable output folder"
     elif code in (errno.EACCES, errno.EPERM):

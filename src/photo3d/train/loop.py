@@ -41,7 +41,7 @@ from photo3d.io.output import open_output
 from photo3d.io.text import read_json
 from photo3d.train.checkpoint import LATEST, checkpoint_name, load_checkpoint, save_checkpoint
 from photo3d.train.config import TrainConfig
-from photo3d.train.resume import check_resume, load_module_state, run_options
+from photo3d.train.resume import apply_optimizer_options, check_resume, load_module_state, run_options
 from photo3d.train.state import EMA, JsonlLogger, rng_state, sample_indices, set_rng_state
 
 
@@ -125,8 +125,11 @@ def _train(paradigm, dataset, loss_fn, cfg: TrainConfig, record, on_step, rank: 
         for m, mod in paradigm.modules().items():
             load_module_state(mod, ckpt["modules"][m], m, str(ckpt_path))
         ema.load_state_dict(ckpt["ema"])
+        configured = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
+        if overrides:  # the checkpoint's optimizer settings would silently win over the new options
+            apply_optimizer_options(opt, sched, configured)
         set_rng_state(ckpt["rng"][rank] if rank < len(ckpt["rng"]) else ckpt["rng"][0])
         gens = ckpt["generators"][rank if rank < len(ckpt["generators"]) else 0]
         for k, v in gens["state"].items():

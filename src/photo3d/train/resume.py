@@ -70,3 +70,24 @@ def load_module_state(module, state: dict, name: str, source: str) -> None:
         detail = " ".join(line.strip() for line in first[1:3]) or first[0] if first else ""
         raise InputError(f"{source}: the checkpoint's {name} does not fit this model ({detail[:200]}); resume with "
                          "the options the run was started with") from exc
+
+
+def apply_optimizer_options(opt, sched, configured: list[dict]) -> None:
+    """After loading a checkpoint's optimizer and schedule, put this run's settings back.
+
+    ``configured`` holds the param-group settings before loading (learning rate as
+    ``initial_lr``, weight decay, betas...). Without this, ``--resume-override --lr X`` would
+    record ``X`` and train on with the checkpoint's learning rate.
+    """
+    for group, conf in zip(opt.param_groups, configured):
+        for key, value in conf.items():
+            if key not in ("lr", "initial_lr"):
+                group[key] = value
+        group["initial_lr"] = conf.get("initial_lr", conf.get("lr"))
+    if hasattr(sched, "base_lrs"):
+        sched.base_lrs = [g["initial_lr"] for g in opt.param_groups]
+        lambdas = getattr(sched, "lr_lambdas", None)
+        for i, group in enumerate(opt.param_groups):
+            factor = lambdas[i](sched.last_epoch) if lambdas else 1.0
+            group["lr"] = sched.base_lrs[i] * factor
+        sched._last_lr = [g["lr"] for g in opt.param_groups]  # what get_last_lr() (the log) reports
