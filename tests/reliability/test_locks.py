@@ -35,6 +35,9 @@ COMMANDS = {
     "demo": (["demo", "-o", "{out}"], "dir"),
     "data": (["data", "build", "build.toml", "--out", "{out}"], "dir"),
     "train": (["train", "coupled", "--data", "d", "--out", "{out}"], "dir"),
+    "train feedforward": (["train", "feedforward", "--data", "d", "--out", "{out}"], "dir"),
+    "train mvdiffusion": (["train", "mvdiffusion", "--data", "d", "--out", "{out}"], "dir"),
+    "generate": (["generate", "photo.png", "--weights", "tiny", "-o", "{out}"], "dir"),
     "eval": (["eval", "m", "-o", "{out}"], "dir"),
     "report": (["report", "r", "-o", "{out}/report.html"], "file"),
 }
@@ -64,7 +67,7 @@ def test_a_second_run_into_a_held_output_stops_naming_the_holder(command, tmp_pa
         holder.kill()
         holder.wait()
     assert code == 2, err
-    lines = error_lines(err, command)
+    lines = error_lines(err, command.split()[0])
     assert len(lines) == 1 == len(err), err
     assert f"in use by pid {holder.pid} (photo3d {command} (the first run))" in lines[0], lines[0]
     assert visible(out) == set()  # the second run wrote nothing

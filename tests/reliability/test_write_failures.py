@@ -26,6 +26,9 @@ COMMANDS = {
     "demo": ["demo", "-o", "{out}"],
     "data": ["data", "build", "build.toml", "--out", "{out}"],
     "train": ["train", "coupled", "--data", "d", "--out", "{out}"],
+    "train feedforward": ["train", "feedforward", "--data", "d", "--out", "{out}"],
+    "train mvdiffusion": ["train", "mvdiffusion", "--data", "d", "--out", "{out}"],
+    "generate": ["generate", "photo.png", "--weights", "tiny", "-o", "{out}"],
     "eval": ["eval", "m", "-o", "{out}"],
     "report": ["report", "r", "-o", "{out}/report.html"],
 }
@@ -38,7 +41,7 @@ def test_output_through_an_existing_file_is_one_line(command, tmp_path, capsys):
     blocker = tmp_path / "taken"
     blocker.write_bytes(b"user data")
     code, _, err = run([a.format(out=blocker) for a in COMMANDS[command]], capsys)
-    assert code == 2 and len(err) == 1 == len(error_lines(err, command)), err
+    assert code == 2 and len(err) == 1 == len(error_lines(err, command.split()[0])), err
     assert "taken: is a file" in err[0]
     assert blocker.read_bytes() == b"user data"
 
@@ -56,7 +59,7 @@ def test_a_read_only_output_folder_is_one_line_before_any_work(command, tmp_path
         code, _, err = run([a.format(out=out) for a in COMMANDS[command]], capsys)
     finally:
         undo()
-    assert code == 2 and len(err) == 1 == len(error_lines(err, command)), err
+    assert code == 2 and len(err) == 1 == len(error_lines(err, command.split()[0])), err
     assert str(out) in err[0] and ("cannot write" in err[0] or "cannot create" in err[0]), err[0]
     assert list(out.iterdir()) == []
 
@@ -122,3 +125,37 @@ def test_a_write_failing_mid_set_is_one_line_and_keeps_the_previous_set(command,
     else:  # an incremental run (training): what was written is complete, nothing temporary is left
         assert not [p for p in after if p.rsplit("/", 1)[-1].startswith(".") and p.endswith(".tmp")], sorted(after)
         assert not any(p.startswith("checkpoints/step_") for p in after)  # the checkpoint did not fit
+
+
+def test_generate_with_a_full_disk_after_the_first_files_keeps_the_previous_set(tmp_path, capsys, monkeypatch):
+    """Guards: ``photo3d generate`` wrote each file in place, so a disk filling up after
+    ``gaussians.ply`` and ``slat.npz`` (its largest files come first, so a per-file size limit cannot
+    show it) left the new Gaussians beside the previous run's renders and ``record.json``. Now the
+    set is staged: one line naming the file, exit 2, the folder exactly as the previous run left it."""
+    import errno
+
+    import torch
+
+    import photo3d.trellis.generate as gen
+    from photo3d.io import save_image
+
+    photo = torch.ones(3, 96, 96)
+    photo[:, 24:72, 30:66] = torch.tensor([0.7, 0.25, 0.15])[:, None, None]
+    save_image(tmp_path / "photo.png", photo)
+    out = tmp_path / "out"
+    argv = ["generate", tmp_path / "photo.png", "--weights", "tiny", "--ss-steps", "2", "--slat-steps", "2",
+            "--resolution", "32", "--device", "cpu", "-o", out]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    before = snapshot(out)
+
+    def full_disk(path, *a, **kw):
+        if str(path).endswith("turntable.png"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return save_image(path, *a, **kw)
+
+    monkeypatch.setattr(gen, "save_image", full_disk)
+    code, _, err = run([*argv, "--seed", "7"], capsys)
+    lines = error_lines(err, "generate")
+    assert code == 2 and len(lines) == 1 and "turntable.png: cannot write (no space left" in lines[0], err
+    assert snapshot(out) == before  # the previous complete set, byte for byte

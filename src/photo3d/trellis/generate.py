@@ -1,6 +1,6 @@
 """``photo3d generate``: one image -> a TRELLIS asset on disk (Gaussians, SLAT, renders, record).
 
-Files in the output folder (each written atomically, ``record.json`` last):
+Files in the output folder (staged and moved into place together, ``record.json`` last):
 
 * ``gaussians.ply``  the 3D Gaussians in the standard 3DGS / TRELLIS ``.ply`` layout
   (:func:`photo3d.gaussians.save_ply`).
@@ -25,6 +25,7 @@ from PIL import Image
 from photo3d.errors import InputError
 from photo3d.gaussians import save_ply
 from photo3d.io import atomic_write_bytes, atomic_write_json, decode_array, save_image
+from photo3d.io.output import open_output
 from photo3d.trellis.config import GenerateConfig
 from photo3d.trellis.gs_decoder import RENDER_OPTIONS, clamp_colors
 from photo3d.trellis.pipeline import load_pipeline
@@ -55,44 +56,47 @@ def generate(image_path: str | Path, out_dir: str | Path, cfg: GenerateConfig, l
     if not image_path.is_file():
         raise InputError(f"{image_path}: no such image file")
     image = Image.fromarray(decode_array(image_path.read_bytes(), image_path))  # RGBA when it has alpha
-    device = resolve_device(cfg.device)
-    times: dict[str, float] = {}
-    t0 = time.perf_counter()
-    pipe = load_pipeline(cfg.weights, device, DTYPES.get(cfg.precision), cfg.checkpoint or None, cfg.dinov2 or None)
-    times["load_s"] = time.perf_counter() - t0
-    desc = pipe.description
-    kind = "paper's model" if desc.get("is_paper_model") else "STAND-IN"
-    log(f"photo3d generate: TRELLIS ({kind}): {desc.get('weights')}; conditioner {desc['conditioner']['name']}; "
-        f"device {device}, blocks {desc.get('torso_dtype')}")
-    ss = _override(pipe.structure_sampler, cfg.ss_steps, cfg.ss_cfg)
-    sl = _override(pipe.slat_sampler, cfg.slat_steps, cfg.slat_cfg)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    t0 = time.perf_counter()
-    result = pipe.run(image, seed=cfg.seed, matting=cfg.matting, structure_params=ss, slat_params=sl)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        times["peak_gpu_gb"] = torch.cuda.max_memory_allocated(device) / 2 ** 30
-    times["generate_s"] = time.perf_counter() - t0
-    log(f"photo3d generate: {result.info['voxels']} voxels, {result.info['gaussians']} Gaussians "
-        f"in {times['generate_s']:.1f} s")
-    t0 = time.perf_counter()
-    pictures = render_outputs(result.gaussians, cfg.resolution)
-    times["render_s"] = time.perf_counter() - t0
-    files = {"ply": save_ply(out / "gaussians.ply", result.gaussians)}
-    files["slat"] = save_slat(out / "slat.npz", result.coords, result.slat)
-    files["grid"] = save_image(out / "grid.png", pictures["grid"])
-    files["turntable"] = save_image(out / "turntable.png", pictures["turntable"])
-    files["gif"] = save_gif(out / "turntable.gif", list(pictures["gif"]))
-    files["condition"] = save_image(out / "condition.png", np.asarray(result.condition_image))
-    record = {
-        "image": str(image_path), "config": cfg.to_dict(), "model": desc, "matting": result.matting,
-        "samplers": {"structure": ss.to_dict(), "slat": sl.to_dict()}, **result.info,
-        "device": str(device), "times": {k: round(v, 3) for k, v in times.items()},
-        "render": {**RENDER_OPTIONS, "colors": "clamped at 0 (rasteriser)", "background": "white"},
-        "files": {k: Path(v).name for k, v in files.items()},
-    }
-    atomic_write_json(out / "record.json", record)
+    with open_output(out, markers=("record.json",)) as staged:  # probed and locked before any work;
+        # the files are staged and appear together at the end, record.json last
+        device = resolve_device(cfg.device)
+        times: dict[str, float] = {}
+        t0 = time.perf_counter()
+        pipe = load_pipeline(cfg.weights, device, DTYPES.get(cfg.precision), cfg.checkpoint or None,
+                             cfg.dinov2 or None)
+        times["load_s"] = time.perf_counter() - t0
+        desc = pipe.description
+        kind = "paper's model" if desc.get("is_paper_model") else "STAND-IN"
+        log(f"photo3d generate: TRELLIS ({kind}): {desc.get('weights')}; conditioner {desc['conditioner']['name']}; "
+            f"device {device}, blocks {desc.get('torso_dtype')}")
+        ss = _override(pipe.structure_sampler, cfg.ss_steps, cfg.ss_cfg)
+        sl = _override(pipe.slat_sampler, cfg.slat_steps, cfg.slat_cfg)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+        t0 = time.perf_counter()
+        result = pipe.run(image, seed=cfg.seed, matting=cfg.matting, structure_params=ss, slat_params=sl)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            times["peak_gpu_gb"] = torch.cuda.max_memory_allocated(device) / 2 ** 30
+        times["generate_s"] = time.perf_counter() - t0
+        log(f"photo3d generate: {result.info['voxels']} voxels, {result.info['gaussians']} Gaussians "
+            f"in {times['generate_s']:.1f} s")
+        t0 = time.perf_counter()
+        pictures = render_outputs(result.gaussians, cfg.resolution)
+        times["render_s"] = time.perf_counter() - t0
+        files = {"ply": save_ply(staged.folder / "gaussians.ply", result.gaussians)}
+        files["slat"] = save_slat(staged.folder / "slat.npz", result.coords, result.slat)
+        files["grid"] = save_image(staged.folder / "grid.png", pictures["grid"])
+        files["turntable"] = save_image(staged.folder / "turntable.png", pictures["turntable"])
+        files["gif"] = save_gif(staged.folder / "turntable.gif", list(pictures["gif"]))
+        files["condition"] = save_image(staged.folder / "condition.png", np.asarray(result.condition_image))
+        record = {
+            "image": str(image_path), "config": cfg.to_dict(), "model": desc, "matting": result.matting,
+            "samplers": {"structure": ss.to_dict(), "slat": sl.to_dict()}, **result.info,
+            "device": str(device), "times": {k: round(v, 3) for k, v in times.items()},
+            "render": {**RENDER_OPTIONS, "colors": "clamped at 0 (rasteriser)", "background": "white"},
+            "files": {k: Path(v).name for k, v in files.items()},
+        }
+        atomic_write_json(staged.folder / "record.json", record)
     return record
 
 
