@@ -2,7 +2,9 @@
 
 Everything photo3d writes goes through a temporary file in the destination folder followed by
 ``os.replace``, which is atomic on POSIX and Windows. A crash, Ctrl-C or ``kill -9`` therefore
-never leaves a half-written PNG, GLB or JSON behind.
+never leaves a half-written PNG, GLB or JSON behind. A library that reports a failed write in its
+own exception type (safetensors: ``... (os error 28)``) has it re-raised as the ``OSError`` it
+wraps, so the CLI prints it as one line like any other failed write.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -34,13 +37,30 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
+        try:
+            yield tmp_path
+        except Exception as exc:
+            wrapped = _wrapped_os_error(exc, path)
+            if wrapped is None:
+                raise
+            raise wrapped from exc
         if tmp_path.exists():
             os.chmod(tmp_path, _FILE_MODE)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _wrapped_os_error(exc: Exception, path: Path) -> OSError | None:
+    """The ``OSError`` a library error carries as text (``... (os error 28)``), naming ``path``."""
+    if isinstance(exc, OSError):
+        return None
+    m = re.search(r"os error (\d+)", str(exc))
+    if m is None:
+        return None
+    code = int(m.group(1))
+    return OSError(code, os.strerror(code), str(path))
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

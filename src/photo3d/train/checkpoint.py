@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,22 +45,10 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     tensors: dict[str, torch.Tensor] = {}
     tree = _encode(state, tensors, "")
     with atomic_path(path) as tmp:
-        try:
-            st.save_file(tensors, str(tmp), metadata={"format": FORMAT, "state": json.dumps(tree)})
-        except Exception as exc:  # safetensors reports a failed write (full disk...) as its own error type
-            raise _as_os_error(exc, path) from exc
+        st.save_file(tensors, str(tmp), metadata={"format": FORMAT, "state": json.dumps(tree)})
     with atomic_path(path.parent / LATEST) as tmp:
         shutil.copyfile(path, tmp)
     return path
-
-
-def _as_os_error(exc: Exception, path: Path) -> Exception:
-    """The ``OSError`` inside a safetensors write error (``... (os error 28)``), for a one-line message."""
-    m = re.search(r"os error (\d+)", str(exc))
-    if m is None:
-        return exc
-    code = int(m.group(1))
-    return OSError(code, os.strerror(code), str(path))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
