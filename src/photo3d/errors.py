@@ -7,6 +7,8 @@ everything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 
 class Photo3DError(Exception):
     """Base class for errors caused by input or environment, not by a bug."""
@@ -29,6 +31,7 @@ class UnreadableImageError(Photo3DError):
     """
 
     def __init__(self, source: object, reason: str) -> None:
+        reason = re.sub(r" <_io\.\w+ object at 0x[0-9a-f]+>", "", reason)  # PIL names its in-memory buffer
         super().__init__(f"{source}: not a readable image ({reason})")
         self.source, self.reason = source, reason
 

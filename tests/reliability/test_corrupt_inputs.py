@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_helpers import MV_TINY, TRAIN_FAST, copy_mv_tiny, error_lines, run
+from reliability_helpers import MV_TINY, SUGAR_BOX, TRAIN_FAST, copy_mv_tiny, error_lines, run
 
 LATIN1 = "a caf\u00e9 chair\n".encode("latin-1")  # a prompt saved by an old editor: not UTF-8
 
@@ -102,12 +102,29 @@ def _case(case: str, tmp: Path) -> tuple[list, str]:
         prompts.write_bytes(LATIN1)
         return (["eval", _grid_folder(tmp / "m"), "-o", out, "--prompts", prompts, "--metrics", "psnr"],
                 "prompts.txt:1: not UTF-8 text")
+    if case == "TRELLIS pipeline.json syntax":
+        weights = tmp / "trellis"
+        weights.mkdir()
+        (weights / "pipeline.json").write_text('{"args": ')
+        photo = _grid_folder(tmp / "photo") / "grid_0.png"
+        return ["generate", photo, "--weights", weights, "-o", out], "trellis/pipeline.json:1:10: not valid JSON"
+    if case == "bake cameras not UTF-8":
+        views = tmp / "views"
+        views.mkdir()
+        (views / "cameras.json").write_bytes(b"\xff\xfe{")
+        return ["bake", SUGAR_BOX, "--views", views, "-o", out / "b.glb"], "views/cameras.json:1: not UTF-8 text"
+    if case == "feedforward weights header":
+        bad = tmp / "model.safetensors"
+        bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":1")
+        return (["train", "feedforward", "--data", MV_TINY, "--out", out, "--weights", bad, "--model", "tiny",
+                 "--text-encoder", "tiny", "--steps", "1"], "model.safetensors: not a readable checkpoint")
     raise AssertionError(case)
 
 
 CASES = ["checkpoint header", "results.json syntax", "results.json not UTF-8", "results.jsonl not UTF-8",
          "manifest.jsonl not UTF-8", "prompts.txt not UTF-8", "build config not UTF-8", "build config syntax",
-         "prompts file not UTF-8", "suite file syntax", "suite record in the results folder", "eval prompts not UTF-8"]
+         "prompts file not UTF-8", "suite file syntax", "suite record in the results folder", "eval prompts not UTF-8",
+         "TRELLIS pipeline.json syntax", "bake cameras not UTF-8", "feedforward weights header"]
 
 
 @pytest.mark.parametrize("case", CASES)

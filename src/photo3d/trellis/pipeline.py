@@ -14,7 +14,6 @@ so a seed gives the same asset on every device up to floating-point differences.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from torch import Tensor, nn
 
 from photo3d.gaussians.model import Gaussians
 from photo3d.trellis.conditioning import ImageConditioner, load_conditioner, prepare_image
+from photo3d.io import read_json
 from photo3d.trellis.presets import NETWORK_KEYS
 from photo3d.trellis.sampler import SamplerParams, guided_velocity, sample_flow
 from photo3d.trellis.sparse import SparseTensor
@@ -109,7 +109,8 @@ class TrellisPipeline:
         if checkpoint:
             ck = resolve_photo3d_checkpoint(checkpoint)
             stem = args["models"]["slat_flow_model"]
-            base_cfg = network_config(json.loads(stem.with_name(stem.name + ".json").read_text()))
+            base_cfg = network_config(read_json(stem.with_name(stem.name + ".json"), "TRELLIS config",
+                                                "re-download the weights"))
             models["slat_flow_model"], notes = load_photo3d_stage2(ck, base_cfg, models["slat_decoder_gs"], dtype, device)
             desc["photo3d_checkpoint"] = notes
         cond = load_conditioner(conditioner or args.get("image_cond_model", "dinov2_vitl14_reg"), folder, device)

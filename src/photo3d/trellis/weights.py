@@ -14,7 +14,6 @@ decoder (``decoder.safetensors``) that replace the pipeline's two stage-2 networ
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from torch import nn
 
 from photo3d._optional import require
 from photo3d.errors import CheckpointMismatchError, WeightsNotFoundError
-from photo3d.io import atomic_write_bytes, atomic_write_json
+from photo3d.io import atomic_write_bytes, atomic_write_json, read_json
 from photo3d.trellis.presets import DINOV2, NETWORK_KEYS, SAMPLERS, SLAT_NORMALIZATION, preset
 
 # Prefix of the DINOv3 cross-attention modules of Photo3D's SLatGaussianDecoderDinoCond. The released
@@ -156,12 +155,17 @@ def load_network(stem: str | os.PathLike, torso_dtype: torch.dtype | None = None
     for f in (cfg_file, weights):
         if not f.is_file():
             raise WeightsNotFoundError(f"{f}: not found (a TRELLIS checkpoint is <name>.json + <name>.safetensors)")
-    config = network_config(json.loads(cfg_file.read_text()), str(cfg_file))
+    config = network_config(_read_config(cfg_file), str(cfg_file))
     with torch.device("meta"):
         model = build_network(config, torso_dtype)
     model = model.to_empty(device="cpu")
     load_state_dict_into(model, read_state_dict(weights), weights.name)
     return model.to(device).eval()
+
+
+def _read_config(path: Path) -> dict:
+    """A TRELLIS ``.json`` (a damaged one is one line naming the file and line)."""
+    return read_json(path, "TRELLIS config", "re-download the weights")
 
 
 def read_pipeline(folder: str | os.PathLike) -> dict:
@@ -172,7 +176,7 @@ def read_pipeline(folder: str | os.PathLike) -> dict:
         raise WeightsNotFoundError(
             f"{folder}: no pipeline.json; download TRELLIS-image-large with `huggingface-cli download "
             f"microsoft/TRELLIS-image-large --local-dir {folder}` or pass --weights tiny for the random stand-in")
-    args = json.loads(cfg_file.read_text()).get("args", {})
+    args = _read_config(cfg_file).get("args", {})
     models = {}
     for key in NETWORK_KEYS:
         rel = args.get("models", {}).get(key)
@@ -190,7 +194,7 @@ def read_pipeline(folder: str | os.PathLike) -> dict:
 def pipeline_info(folder: str | os.PathLike) -> dict:
     """``{"note", "stand_in"}`` of a weights folder (random folders written here are stand-ins)."""
     f = Path(folder) / "pipeline.json"
-    data = json.loads(f.read_text()) if f.is_file() else {}
+    data = _read_config(f) if f.is_file() else {}
     return {"note": data.get("note", "TRELLIS-image-large weights"), "stand_in": bool(data.get("stand_in", False))}
 
 
@@ -218,7 +222,7 @@ def load_photo3d_stage2(folder: Path, flow_cfg_base: dict, decoder: nn.Module, t
         raise WeightsNotFoundError(f"{folder}: want slat_denoiser.pt (or .safetensors) and decoder.safetensors; "
                                    + PHOTO3D_DOWNLOAD)
     cfg_file = folder / "config.json"
-    config = network_config(json.loads(cfg_file.read_text()), str(cfg_file)) if cfg_file.is_file() else flow_cfg_base
+    config = network_config(_read_config(cfg_file), str(cfg_file)) if cfg_file.is_file() else flow_cfg_base
     with torch.device("meta"):
         flow = build_network(config, torso_dtype)
     flow = flow.to_empty(device="cpu")
