@@ -38,14 +38,13 @@ from typing import Callable
 import numpy as np
 import torch
 
-from photo3d.data.config import VerifyConfig
 from photo3d.device import resolve_device
 from photo3d.encoders.selection import encoder_record
 from photo3d.enhance.config import EnhanceConfig
 from photo3d.enhance.objective import build_objective
 from photo3d.enhance.optimise import LoopResult, optimise
 from photo3d.enhance.record import EnhanceResult, write_outputs
-from photo3d.enhance.reference_check import check_references, require_references, view_names
+from photo3d.enhance.reference_check import verify_references
 from photo3d.enhance.references import References, load_references
 from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
 from photo3d.enhance.views import FixedViews
@@ -231,45 +230,47 @@ def enhance(
         KeyboardInterrupt: on Ctrl-C; nothing is written then.
     """
     config = config or EnhanceConfig()
-    say = log or (lambda _msg: None)
-    t0 = time.perf_counter()
-    device = resolve_device(config.device)
     with open_output(out_dir, markers=("record.json",)) as out:  # locked and probed before any work
-        if ground_truth is not None:  # fail now, not after the optimisation
-            from photo3d.eval.metrics.detail import DETAIL_METRICS
-            from photo3d.eval.metrics.paired import require_paired
-
-            require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
-        references = load_references(reference, config.resolution, cameras)
-        asset, notes = load_for_enhance(asset_path, config.texture_size)
-        ground_truth = load_ground_truth(ground_truth, asset)
-        for note in notes:
-            say(f"note: {note}")
-        prep = prepare(asset, references, config, device, notes)
-        check = require_references(
-            check_references(prep.before, references.views, VerifyConfig()),
-            str(reference), view_names(references.cameras, references.kind), config.force)
-        if check.forced:
-            warnings.warn(f"{len(check.failed)} of {len(check.views)} reference views do not show this asset "
-                          "(--force: optimising toward them anyway; scores in record.json)", stacklevel=2)
-        if encoders is not None and config.loss in ("l1", "l2"):
-            enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
-        elif encoders is not None:
-            enc_record = encoder_record(*encoders, "given by the caller")
-        else:
-            encoders, enc_record = load_loss_encoders(config, device)
-        say(describe_encoders(enc_record))
-        say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
-            f"{config.steps} steps of loss {config.loss}")
-        t_setup = time.perf_counter() - t0
-        final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
-        timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
-                  "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
-        result = write_outputs(out.folder, prep, final, loop, config, enc_record, loss_cfg, timing, t0,
-                               ground_truth=ground_truth, encoders=encoders, log=say, reference_check=check)
+        result = _enhance_into(out.folder, asset_path, reference, config, cameras, ground_truth, encoders, on_step,
+                               log)
     result.out_dir = out.target
     result.files = {k: out.final(v) for k, v in result.files.items()}
     return result
+
+
+def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, cameras, ground_truth, encoders,
+                  on_step, log) -> EnhanceResult:
+    """:func:`enhance` writing into ``out_dir`` (the staging folder of the output)."""
+    say = log or (lambda _msg: None)
+    t0 = time.perf_counter()
+    device = resolve_device(config.device)
+    if ground_truth is not None:  # fail now, not after the optimisation
+        from photo3d.eval.metrics.detail import DETAIL_METRICS
+        from photo3d.eval.metrics.paired import require_paired
+
+        require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
+    references = load_references(reference, config.resolution, cameras)
+    asset, notes = load_for_enhance(asset_path, config.texture_size)
+    ground_truth = load_ground_truth(ground_truth, asset)
+    for note in notes:
+        say(f"note: {note}")
+    prep = prepare(asset, references, config, device, notes)
+    check = verify_references(prep.before, references, str(reference), config.force)
+    if encoders is not None and config.loss in ("l1", "l2"):
+        enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
+    elif encoders is not None:
+        enc_record = encoder_record(*encoders, "given by the caller")
+    else:
+        encoders, enc_record = load_loss_encoders(config, device)
+    say(describe_encoders(enc_record))
+    say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
+        f"{config.steps} steps of loss {config.loss}")
+    t_setup = time.perf_counter() - t0
+    final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
+    timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
+              "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
+    return write_outputs(Path(out_dir), prep, final, loop, config, enc_record, loss_cfg, timing, t0,
+                         ground_truth=ground_truth, encoders=encoders, log=say, reference_check=check)
 
 
 def load_ground_truth(ground_truth, asset):

@@ -23,6 +23,7 @@ way.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,6 +124,23 @@ def require_references(check: ReferenceCheck, source: str, names: list[str], for
     if not force:
         raise ReferenceCheckError("\n".join(check.lines(source, names)))
     check.forced = True
+    return check
+
+
+def verify_references(renders: torch.Tensor, references, source: str, force: bool = False) -> ReferenceCheck:
+    """:func:`check_references` with the builder's thresholds, then :func:`require_references`.
+
+    Args:
+        renders: ``[V, 3, H, W]`` renders of the asset at the reference cameras, on white.
+        references: :class:`~photo3d.enhance.references.References` (views, cameras, kind).
+        source: the reference file or folder, for the messages.
+        force: go on past failed views (one warning line; the check is marked forced).
+    """
+    check = require_references(check_references(renders, references.views), source,
+                               view_names(references.cameras, references.kind), force)
+    if check.forced:
+        warnings.warn(f"{len(check.failed)} of {len(check.views)} reference views do not show this asset "
+                      "(--force: optimising toward them anyway; scores in record.json)", stacklevel=3)
     return check
 
 
