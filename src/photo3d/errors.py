@@ -58,3 +58,7 @@ class WeightsNotFoundError(Photo3DError):
 
 class CheckpointMismatchError(Photo3DError):
     """A checkpoint does not fit the network it is loaded into (missing / unexpected keys, shapes)."""
+
+
+class UnsupportedModelError(InputError):
+    """A checkpoint of a model family photo3d has no wrapper for (named, with the supported ones)."""

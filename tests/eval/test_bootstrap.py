@@ -35,3 +35,32 @@ def test_index_bootstrap_of_a_set_statistic():
     ci = bootstrap_indices_ci(30, lambda idx: float(x[idx].mean()), n_resamples=300, seed=0)
     assert ci["value"] == pytest.approx(x.mean())
     assert ci["ci_low"] < x.mean() < ci["ci_high"]
+
+
+def test_zero_resamples_gives_values_without_intervals():
+    # `photo3d eval --n-bootstrap 0` used to end in an IndexError (np.quantile of no resamples)
+    vals = [1.0, 2.0, 4.0]
+    ci = bootstrap_ci(vals, n_resamples=0)
+    assert ci["value"] == pytest.approx(7 / 3) and ci["ci_low"] is None and ci["ci_high"] is None
+    assert "n_bootstrap = 0" in ci["ci_reason"]
+    assert paired_difference(vals, [2.0, 3.0, 5.0], n_resamples=0)["ci_low"] is None
+    idx = bootstrap_indices_ci(3, lambda i: float(np.mean(np.asarray(vals)[i])), n_resamples=0)
+    assert idx["value"] == pytest.approx(7 / 3) and idx["ci_low"] is None and "ci_reason" in idx
+
+
+def test_recentred_interval_of_a_biased_set_statistic_contains_the_value():
+    """A statistic that resampling with replacement biases upwards (like FID: repeats shrink the
+    spread): the plain percentile interval misses the full-sample value, the recentred one does not."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=12)
+
+    def distinct_penalty(idx):  # grows as a resample repeats items, as FID does
+        return float(np.mean(x[idx])) + 5.0 * (1.0 - len(np.unique(idx)) / len(idx))
+
+    plain = bootstrap_indices_ci(12, distinct_penalty, n_resamples=400, seed=0)
+    fixed = bootstrap_indices_ci(12, distinct_penalty, n_resamples=400, seed=0, recenter=True)
+    assert not plain["ci_low"] <= plain["value"] <= plain["ci_high"]
+    assert fixed["ci_low"] < fixed["value"] < fixed["ci_high"]
+    assert fixed["ci_high"] - fixed["ci_low"] == pytest.approx(plain["ci_high"] - plain["ci_low"])
+    few = bootstrap_indices_ci(5, distinct_penalty, n_resamples=50, min_n=10, recenter=True)
+    assert few["ci_low"] is None and "too few items" in few["ci_reason"]

@@ -36,3 +36,15 @@ def test_eval_cli_modules_do_not_import_torch():
         "print('torch' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_eval_without_bootstrap(tmp_path, capsys):
+    root = make_enhance_dir(tmp_path / "enh", n=2)
+    out = tmp_path / "out"
+    assert main(["eval", str(root), "-o", str(out), "--metrics", "psnr", "--n-bootstrap", "0", "--quiet"]) == 0
+    psnr = json.loads((out / "results.json").read_text())["methods"]["after"]["metrics"]["psnr"]
+    assert psnr["value"] is not None and psnr["ci_low"] is None and "n_bootstrap = 0" in psnr["ci_reason"]
+    assert main(["report", str(out), "-o", str(tmp_path / "r.html")]) == 0
+    assert "no CI" in (tmp_path / "r.html").read_text()
+    assert main(["eval", str(root), "-o", str(tmp_path / "o2"), "--n-bootstrap", "-1"]) == 2
+    assert "n_bootstrap" in capsys.readouterr().err

@@ -52,3 +52,18 @@ def test_offline_inception_identical_vs_shifted_sets():
     # uint8 input (torchmetrics' convention) gives the same features as float input
     as_uint8 = (views * 255).round().to(torch.uint8)
     assert torch.allclose(net(as_uint8), real, atol=1e-4)
+
+
+def test_fid_for_sets_larger_than_the_feature_size_equals_torchmetrics():
+    r, f = _feats(4, n=40, d=16), _feats(5, n=50, d=16, shift=0.2)  # n > d: the eigh branch
+    assert fid_from_features(r, f) == pytest.approx(fid_torchmetrics(r, f), rel=1e-6, abs=1e-9)
+    assert fid_from_features(r[:10], f[:12]) == pytest.approx(fid_torchmetrics(r[:10], f[:12]), rel=1e-6)
+
+
+def test_kid_subsets_above_the_subset_size():
+    r, f = _feats(6, n=30, d=8), _feats(7, n=30, d=8, shift=0.3)
+    full = kid_from_features(r, f, subset_size=None)
+    assert full == pytest.approx(kid_from_features(r, f))  # 30 <= 1000: the whole sets
+    a, std = kid_from_features(r, f, subset_size=10, subsets=200, seed=1, with_std=True)
+    assert a == kid_from_features(r, f, subset_size=10, subsets=200, seed=1)  # seeded
+    assert abs(a - full) < 4 * std / 200**0.5 + 1e-9 and std > 0

@@ -130,3 +130,21 @@ def test_rows_are_appended_and_a_torn_row_is_rescored(enhance_root, tmp_path, mo
     rows = [json.loads(ln) for ln in (out / "results.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and len({(r["method"], r["id"]) for r in rows}) == 6
     assert res["methods"]["after"]["n_items"] == 3
+
+
+def test_fid_kid_value_and_interval_come_from_one_estimator(tmp_path):
+    """With few items the interval used to be a zero-width range that missed the reported
+    (torchmetrics) value, e.g. 247.3 [247.3, 247.3]; now there is no interval below 10 items and
+    from 10 on the interval contains the value."""
+    from photo3d.eval.metrics.distribution import MIN_ITEMS_FOR_CI
+
+    results = {}
+    for n in (3, 12):
+        root = make_enhance_dir(tmp_path / f"e{n}", n=n)
+        res = run_eval([(None, root)], Suite(metrics=("fid", "kid"), n_bootstrap=200, references=str(root)),
+                       tmp_path / f"out{n}", progress=False, features=TinyFeatures())
+        results[n] = res["methods"]["before"]["set_metrics"]
+    for name in ("fid", "kid"):
+        few, many = results[3][name], results[12][name]
+        assert few["ci_low"] is None and "too few items" in few["ci_reason"] and 3 < MIN_ITEMS_FOR_CI
+        assert many["ci_low"] < many["value"] < many["ci_high"], (name, many)

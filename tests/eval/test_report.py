@@ -92,3 +92,28 @@ def test_every_value_is_escaped(tmp_path):
     assert not re.search(r"\bsrc=[^'\"]", page)  # every src attribute is quoted
     srcs = re.findall(r'\bsrc="([^"]*)"', page)
     assert srcs and all("<" not in s and '"' not in s for s in srcs)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+def test_results_table_fits_a_1280px_page(tmp_path):
+    """Every metric of the suite and four methods: the results table used to be one column per
+    metric (about 1570 px wide at 1280 px); it is one row per metric now."""
+    from browser_pipe import PipeBrowser
+    from eval_helpers import TinyFeatures
+
+    from photo3d.eval.suite import DEFAULT_METRICS
+
+    roots = [make_enhance_dir(tmp_path / name, n=3) for name in ("baseline-generator", "photo3d-finetuned")]
+    metrics = tuple(m for m in DEFAULT_METRICS if m != "judge")
+    run_eval([(p.name, p) for p in roots], Suite(metrics=metrics, n_bootstrap=20, references=str(roots[0])),
+             tmp_path / "out", progress=False, features=TinyFeatures())
+    html = write_report(tmp_path / "out", tmp_path / "report.html")
+    with PipeBrowser(CHROMIUM, tmp_path / "profile", width=1280, height=1200) as browser:
+        browser.navigate(html.resolve().as_uri())
+        assert browser.wait_for("document.readyState === 'complete'", timeout=60)
+        page_width = browser.evaluate("document.documentElement.scrollWidth")
+        rights = browser.evaluate(
+            "[...document.querySelectorAll('table')].map(t => t.getBoundingClientRect().right)")
+        headers = browser.evaluate("document.querySelector('table tr').children.length")
+    assert page_width <= 1280 and max(rights) <= 1280, (page_width, rights)
+    assert headers == 1 + 4  # metric + four methods (before/after of two folders)

@@ -7,9 +7,9 @@ What each wrapper returns (checked against transformers 5.x sources):
   passed through the vision tower's ``post_layernorm`` (HF returns it *before* that norm).
 - DINOv2 (``Dinov2Model``, ``Dinov2WithRegistersModel``) / DINOv3 (``DINOv3ViTModel``):
   ``last_hidden_state`` is already after the final LayerNorm; ``patch_tokens`` drops the CLS
-  token and the ``config.num_register_tokens`` register tokens (DINOv3 and the registers port
-  of DINOv2 have 4, ``Dinov2Model`` none) and
-  reshapes to the patch grid; ``embed`` = CLS (``pooler_output``).
+  token and the ``config.num_register_tokens`` register tokens (DINOv3 and the registers port of
+  DINOv2 have 4, ``Dinov2Model`` none) and reshapes to the patch grid; ``embed`` = CLS
+  (``pooler_output``).
 
 Position embeddings: CLIP is run with ``interpolate_pos_encoding`` whenever the input is not
 its native size; DINOv2 always interpolates; DINOv3 uses RoPE and takes any multiple of 16.
@@ -64,7 +64,7 @@ class DINOImageEncoder(FrozenEncoder):
     """DINOv2 / DINOv3 backbone (paper L_match encoder: DINOv3 ViT-L/16).
 
     Args:
-        model: a ``Dinov2Model`` or ``DINOv3ViTModel``.
+        model: a ``Dinov2Model``, ``Dinov2WithRegistersModel`` or ``DINOv3ViTModel``.
         name: model id that runs.
         is_standin: True unless this is DINOv3 ViT-L/16.
     """
@@ -101,31 +101,41 @@ def wrap_hf_model(model: nn.Module, name: str, is_standin: bool) -> FrozenEncode
     """Wrap a loaded transformers vision model by its ``config.model_type``.
 
     Args:
-        model: ``CLIPVisionModelWithProjection``, ``Dinov2Model`` or ``DINOv3ViTModel``.
+        model: ``CLIPVisionModelWithProjection``, ``Dinov2Model``, ``Dinov2WithRegistersModel`` or
+            ``DINOv3ViTModel``.
         name: model id that runs.
         is_standin: True when not the paper's model for the loss it is used in.
     """
     kind = model.config.model_type
     if kind.startswith("clip"):
         return CLIPImageEncoder(model, name, is_standin)
-    if kind in ("dinov2", "dinov2_with_registers", "dinov3_vit"):
+    if kind in DINO_MODEL_TYPES:
         return DINOImageEncoder(model, name, is_standin)
     raise ValueError(f"unsupported encoder model_type {kind!r} for {name}")
 
 
+# config.json model_type -> the transformers class that loads it as an image tower
+DINO_MODEL_TYPES = {"dinov2": "Dinov2Model", "dinov2_with_registers": "Dinov2WithRegistersModel",
+                    "dinov3_vit": "DINOv3ViTModel"}
+SUPPORTED_MODEL_TYPES = ("clip*", *DINO_MODEL_TYPES)
+
+
 def model_class_for(model_type: str):
-    """The transformers class that loads a checkpoint of ``model_type`` as an image tower."""
+    """The transformers class that loads a checkpoint of ``model_type`` as an image tower.
+
+    Raises:
+        UnsupportedModelError: any other ``model_type`` (one line naming the supported ones).
+    """
     import transformers
+
+    from photo3d.errors import UnsupportedModelError
 
     if model_type.startswith("clip"):
         return transformers.CLIPVisionModelWithProjection
-    if model_type == "dinov2":
-        return transformers.Dinov2Model
-    if model_type == "dinov2_with_registers":
-        return transformers.Dinov2WithRegistersModel
-    if model_type == "dinov3_vit":
-        return transformers.DINOv3ViTModel
-    raise ValueError(
-        f"unsupported model_type {model_type!r}: expected a CLIP, DINOv2 or DINOv3 checkpoint"
+    if model_type in DINO_MODEL_TYPES:
+        return getattr(transformers, DINO_MODEL_TYPES[model_type])
+    raise UnsupportedModelError(
+        f"unsupported encoder model_type {model_type!r}: photo3d loads CLIP, DINOv2 (with or without "
+        "registers) and DINOv3 image towers"
     )
 

@@ -297,37 +297,41 @@ class Harness:
                 "pass --references or --reference-images"
             )
             return {k: why for k in ("fid", "kid") if k in self.suite.metrics}
-        from photo3d.eval.metrics.distribution import (
-            distribution_metrics,
-            fid_from_features,
-            kid_from_features,
-        )
+        from photo3d.eval.metrics.distribution import distribution_metrics
 
         point = distribution_metrics(
             torch.cat(real), torch.cat(fake), self.suite.kid_subsets, self.suite.seed
         )
         out = {}
-        stat = {"fid": fid_from_features, "kid": kid_from_features}
         for name in ("fid", "kid"):
             if name not in self.suite.metrics:
                 continue
-            ci = bootstrap_indices_ci(
-                len(fake),
-                lambda idx, f=stat[name]: f(
-                    torch.cat([real[i] for i in idx]), torch.cat([fake[i] for i in idx])
-                ),
-                self.suite.n_bootstrap,
-                self.suite.confidence,
-                self.suite.seed,
+            stat = self._set_statistic(name)
+            out[name] = self._set_ci(  # the value and every resample come from the same estimator
+                len(fake), lambda idx, f=stat: f(torch.cat([real[i] for i in idx]), torch.cat([fake[i] for i in idx]))
             )
-            ci["value"] = point[name]  # the torchmetrics number; CI from resamples of items
-            out[name] = ci
         out["kid_subset_size"], out["n_reference_images"], out["n_render_images"] = (
             point.get("kid_subset_size"),
             point.get("n_reference"),
             point.get("n_renders"),
         )
         return out
+
+    def _set_statistic(self, name: str):
+        """``(real, fake) -> float``: the estimator of set metric ``name`` (value and resamples alike)."""
+        from photo3d.eval.metrics.distribution import fid_from_features, kid_from_features
+
+        if name == "fid":
+            return fid_from_features
+        return functools.partial(kid_from_features, subsets=self.suite.kid_subsets, seed=self.suite.seed)
+
+    def _set_ci(self, n: int, statistic) -> dict:
+        """Bootstrap over items for a set statistic: recentred, and only from MIN_ITEMS_FOR_CI items on."""
+        from photo3d.eval.metrics.distribution import MIN_ITEMS_FOR_CI
+
+        s = self.suite
+        return bootstrap_indices_ci(n, statistic, s.n_bootstrap, s.confidence, s.seed,
+                                    min_n=MIN_ITEMS_FOR_CI, recenter=True)
 
     def _compare(self, a: str, b: str, by_method: dict) -> dict:
         common = sorted(set(by_method[a]) & set(by_method[b]))
@@ -358,16 +362,15 @@ class Harness:
             fa, ra = self._feature_sets(a, common)
             fb, _ = self._feature_sets(b, common)
             if len(fa) >= 2 and len(fa) == len(fb):
-                from photo3d.eval.metrics.distribution import fid_from_features, kid_from_features
 
                 def paired_stat(idx, f):  # B's distance to the reference minus A's, same items
                     real = torch.cat([ra[i] for i in idx])
                     return f(real, torch.cat([fb[i] for i in idx])) - f(real, torch.cat([fa[i] for i in idx]))
 
-                for name, f in (("fid", fid_from_features), ("kid", kid_from_features)):
+                for name in ("fid", "kid"):
                     if name in s.metrics:
-                        stat = functools.partial(paired_stat, f=f)
-                        diffs[name] = bootstrap_indices_ci(len(fa), stat, s.n_bootstrap, s.confidence, s.seed)
+                        stat = functools.partial(paired_stat, f=self._set_statistic(name))
+                        diffs[name] = self._set_ci(len(fa), stat)
         out = {"a": a, "b": b, "n_common": len(common), "difference": "B - A", "metrics": diffs}
         if "judge" in s.metrics:
             out["judge"] = self._judge(a, b, by_method, common)

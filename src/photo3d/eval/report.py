@@ -34,7 +34,7 @@ from photo3d.io.text import expect_object, read_json
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".glb": "model/gltf-binary", ".js": "text/javascript"}
 
 CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1400px}
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;
 vertical-align:top}th{background:#f5f5f5}td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -44,6 +44,8 @@ figure{margin:0}figure img{width:256px;height:256px;image-rendering:auto;border:
 figure img.wide{width:512px}figcaption{font-size:12px;color:#555}
 model-viewer{width:320px;height:320px;background:#fafafa;border:1px solid #ddd}
 .better{color:#1a7f37}.worse{color:#c62828}code{font-size:12px}
+.wide-table{max-width:100%;overflow-x:auto}td .ci{display:block;font-size:12px;color:#555;white-space:nowrap}
+td.def{max-width:560px}td.model{max-width:260px;overflow-wrap:anywhere}
 """
 
 STATUS_JS = """
@@ -99,8 +101,9 @@ def _num(v) -> float | None:
 
 
 def _cell(agg) -> dict[str, Any]:
-    """A table cell: ``value`` (+ ``ci``), or ``na`` (why unavailable), or ``missing``."""
-    cell: dict[str, Any] = {"value": None, "ci": None, "na": None, "missing": False}
+    """A table cell: ``value`` (+ ``ci``, or ``ci_na``: why there is none), or ``na`` (why unavailable),
+    or ``missing``."""
+    cell: dict[str, Any] = {"value": None, "ci": None, "ci_na": None, "na": None, "missing": False}
     if not isinstance(agg, dict):
         v = _num(agg)
         return {**cell, "missing": True} if v is None else {**cell, "value": f"{v:.4g}"}
@@ -110,7 +113,9 @@ def _cell(agg) -> dict[str, Any]:
     if v is None:
         return {**cell, "missing": True}
     lo, hi = _num(agg.get("ci_low")), _num(agg.get("ci_high"))
-    return {**cell, "value": f"{v:.4g}", "ci": f"[{lo:.4g}, {hi:.4g}]" if lo is not None and hi is not None else None}
+    if lo is not None and hi is not None:
+        return {**cell, "value": f"{v:.4g}", "ci": f"[{lo:.4g}, {hi:.4g}]"}
+    return {**cell, "value": f"{v:.4g}", "ci_na": agg.get("ci_reason")}
 
 
 def _direction(higher_is_better: bool | None) -> str:
@@ -124,14 +129,21 @@ def _definitions(results: dict) -> list[dict]:
             for name, d in results.get("metrics", {}).items()]
 
 
-def _methods(results: dict) -> tuple[list[str], list[dict]]:
-    columns = [n for n, d in results.get("metrics", {}).items() if d.get("kind") != "pairwise"]
-    methods = []
+def _methods(results: dict) -> tuple[list[dict], list[dict]]:
+    """``(methods, rows)`` of the results table: one column per method, one row per metric.
+
+    Metrics run down the page (there are about fifteen) and methods across (usually a few), so the
+    table fits a 1280-px page; each cell puts its CI on a second line.
+    """
+    defs = results.get("metrics", {})
+    names = [n for n, d in defs.items() if d.get("kind") != "pairwise"]
+    methods, cells = [], []
     for name, m in results.get("methods", {}).items():
-        cells = {**m.get("metrics", {}), **m.get("set_metrics", {})}
-        methods.append({"name": name, "kind": m.get("kind", ""), "n_items": m.get("n_items", 0),
-                        "cells": [_cell(cells[c]) if c in cells else None for c in columns]})
-    return columns, methods
+        methods.append({"name": name, "kind": m.get("kind", ""), "n_items": m.get("n_items", 0)})
+        cells.append({**m.get("metrics", {}), **m.get("set_metrics", {})})
+    rows = [{"name": n, "direction": _direction(defs[n].get("higher_is_better")),
+             "cells": [_cell(c[n]) if n in c else None for c in cells]} for n in names]
+    return methods, rows
 
 
 def _comparisons(results: dict, by_method: dict[str, dict[str, dict]], svg) -> list[dict]:
@@ -246,13 +258,13 @@ def render_report(
     for r in rows:
         by_method[r["method"]][r["id"]] = r
     suite = results.get("suite", {})
-    columns, methods = _methods(results)
+    methods, result_rows = _methods(results)
     return template.render(
         title=title or f"photo3d evaluation: {suite.get('name', '')}",
         css=trusted(CSS), status_js=trusted(STATUS_JS), script=script,
         created=results.get("created", ""), fingerprint=results.get("suite_fingerprint", ""),
         confidence_pct=int(round(suite.get("confidence", 0.95) * 100)), n_bootstrap=suite.get("n_bootstrap", ""),
-        columns=columns, methods=methods,
+        methods=methods, result_rows=result_rows,
         comparisons=[{**c, "plots": [trusted(p) for p in c["plots"]]}
                      for c in _comparisons(results, by_method, svg)],
         distributions=[trusted(p) for p in _distributions(results, by_method, svg)],

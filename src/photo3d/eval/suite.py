@@ -72,7 +72,8 @@ class Suite(TypedConfig):
     )
     metrics: tuple[str, ...] = field(default=DEFAULT_METRICS, metadata={"help": "metrics to compute"})
     seed: int = field(default=0, metadata={"help": "seed for bootstrap, KID subsets and judge order"})
-    n_bootstrap: int = field(default=1000, metadata={"help": "bootstrap resamples for confidence intervals"})
+    n_bootstrap: int = field(default=1000, metadata={
+        "help": "bootstrap resamples for confidence intervals (0: values without intervals)"})
     confidence: float = field(default=0.95, metadata={"help": "confidence level of the intervals"})
     kid_subsets: int = field(default=100, metadata={"help": "KID random subsets"})
     clip_model: str | None = field(
@@ -89,6 +90,15 @@ class Suite(TypedConfig):
         default="OPENAI_API_KEY",
         metadata={"help": "environment variable holding the judge API key (the key itself is never stored)"},
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        from photo3d.errors import ConfigError
+
+        if self.n_bootstrap < 0:
+            raise ConfigError(f"Suite.n_bootstrap = {self.n_bootstrap}: expected 0 (no intervals) or more")
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"Suite.confidence = {self.confidence}: expected a level between 0 and 1")
 
     def to_json(self) -> dict:
         """JSON-serialisable form (tuples as lists)."""

@@ -2,6 +2,8 @@
 
 * :class:`~photo3d.testing.openai_server.FakeOpenAIServer`: a real local HTTP server speaking
   the OpenAI chat / images API, with injectable latency, faults and bad-edit modes.
+* :mod:`photo3d.testing.caches`: weight caches (Hugging Face hub, pyiqa, CLIP) laid out as their
+  owners write them, with placeholder files, for offline availability checks.
 """
 
 from photo3d.testing.openai_server import (
