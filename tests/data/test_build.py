@@ -56,7 +56,10 @@ def test_failed_verification_triggers_a_re_edit(api_key, tmp_path):
     assert row["status"] == "ok" and row["retries"] == 1
     attempts = row["stages"]["edit"]["attempts"]
     assert [a["accepted"] for a in attempts] == [False, True]
-    assert row["cost_usd"] == pytest.approx(2 * 0.167)
+    from photo3d.data.api_models import DEFAULT_EDIT_MODEL
+    from photo3d.data.config import ApiConfig
+
+    assert row["cost_usd"] == pytest.approx(2 * ApiConfig().prices[DEFAULT_EDIT_MODEL])
 
 
 def test_prompt_path_with_stand_ins(api_key, tmp_path):
@@ -64,7 +67,7 @@ def test_prompt_path_with_stand_ins(api_key, tmp_path):
         cfg = config_from_dict({
             "out": str(tmp_path / "out"), "source": {"prompts": ["a cute cat, 8k, artstation", "an old oak table"]},
             "api": {"base_url": srv.base_url, "backoff_base_s": 0.01},
-            "rewrite": {"model": "fake-llm"}, "text_to_image": {"backend": "openai", "model": "fake-t2i", "size": 48},
+            "rewrite": {"backend": "openai", "model": "fake-llm"}, "text_to_image": {"backend": "openai", "model": "fake-t2i", "size": 48},
             "matting": {"backend": "threshold"}, "image_to_3d": {"backend": "card"},
             "render": {"resolution": 32, "backend": "torch"}, "executor": {"progress": False}})
         build(cfg)
@@ -86,7 +89,7 @@ def test_cli_build_and_status(api_key, tmp_path, capsys):
         assert main(["data", "build", str(cfg), "--no-progress"]) == 0
     assert main(["data", "status", str(tmp_path / "out")]) == 0
     text = capsys.readouterr().out
-    assert "content_policy=1" in text and "samples: failed 1, ok 1" in text and "$0.17" in text
+    assert "content_policy=1" in text and "samples: failed 1, ok 1" in text and "$0.13" in text
     assert main(["data", "status", str(tmp_path / "out"), "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
     assert st["stages"]["edit"] == {"done": 1, "failed": 1, "failures": {"content_policy": 1}}

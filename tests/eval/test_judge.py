@@ -105,3 +105,21 @@ def test_judge_unavailable_without_endpoint_or_key(monkeypatch):
         ).reason()
     )
     assert win_rate([{"valid": False}])["status"] == "unavailable"
+
+
+def test_judge_calls_go_through_the_shared_retry_path(monkeypatch):
+    """Transport errors are retried by the shared client (they used to use up the malformed-answer
+    budget of the judge's own loop); a quota error ends the pair at once with its reason."""
+    monkeypatch.setenv("JUDGE_TEST_KEY", "k")
+    img = torch.rand(3, 8, 8)
+    with server_mod.FakeOpenAIServer(chat_responder=lambda m: "A", faults=["chat:429", "chat:500"]) as srv:
+        cfg = JudgeConfig(base_url=srv.base_url, model="fake-llm", api_key_env="JUDGE_TEST_KEY", max_retries=1)
+        judge = PairwiseJudge(cfg)
+        judge.api.endpoint.policy.base_s = judge.api.endpoint.policy.cap_s = 0.01
+        ok = judge.judge_pair("x", img, img)
+        assert srv.calls["chat"] == 3
+        srv.add_faults("chat:quota")
+        broke = judge.judge_pair("y", img, img)
+        assert srv.calls["chat"] == 4
+    assert ok["valid"] and ok["attempts"] == 1
+    assert not broke["valid"] and broke["error"] == "quota_exceeded" and broke["attempts"] == 1

@@ -6,7 +6,12 @@ read from the environment variable named in the config (``OPENAI_API_KEY`` by de
 the client is created; it is never written to records, logs or manifests.
 
 The client's own retries are switched off (``max_retries=0``): :mod:`photo3d.data.retry`
-retries instead, so that every wait, reason and attempt is ours to record and bound.
+retries instead, so that every wait, reason and attempt is ours to record and bound. This is the
+one OpenAI client of photo3d: the builder's stages and the evaluation's VLM judge
+(:mod:`photo3d.eval.judge`) call through it. Which parameters a model takes comes from
+:mod:`photo3d.data.api_models`; a chat endpoint that still refuses ``max_tokens`` or a
+``temperature`` (HTTP 400 ``unsupported_parameter`` / ``unsupported_value``) is asked once more
+without it (``max_completion_tokens`` instead of ``max_tokens``).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from photo3d._optional import require
+from photo3d.data.api_models import chat_parameters, edit_parameters
 from photo3d.data.retry import BadResponse, RetryPolicy, call_with_retries
 from photo3d.data.stage import StageFailure
 
@@ -56,11 +62,15 @@ class OpenAIClient:
     """A lazily created ``openai.OpenAI`` client plus retrying chat / image calls.
 
     Thread-safe: one instance serves all threads of a stage.
+
+    Args:
+        endpoint: where and how to call.
+        client: a ready ``openai.OpenAI``-like client (tests); by default one is created on first use.
     """
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, client: Any = None) -> None:
         self.endpoint = endpoint
-        self._client = None
+        self._client = client
 
     def __getstate__(self) -> dict[str, Any]:  # clients are rebuilt in each (Ray) worker
         return {"endpoint": self.endpoint, "_client": None}
@@ -88,13 +98,28 @@ class OpenAIClient:
 
         return call_with_retries(guarded, self.endpoint.policy, seed=seed, log=log)
 
-    def chat(self, model: str, messages: list[dict[str, str]], temperature: float = 0.0,
-             max_tokens: int = 256, seed: int = 0, log: list | None = None) -> str:
-        """One chat completion; returns the assistant's text."""
+    def chat(self, model: str, messages: list[dict[str, Any]], temperature: float = 0.0,
+             max_tokens: int | None = 256, seed: int = 0, log: list | None = None) -> str:
+        """One chat completion; returns the assistant's text.
+
+        Args:
+            model: the endpoint's model id.
+            messages: chat messages (text, or content parts with images).
+            temperature: sampling temperature (not sent to reasoning models, which take only 1).
+            max_tokens: answer length cap (``max_completion_tokens`` for reasoning models); ``None``: none.
+            seed: request seed and retry-jitter seed.
+            log: receives one record per retried error.
+        """
+        params = chat_parameters(model, temperature, max_tokens)
 
         def call(client):
-            resp = client.chat.completions.create(model=model, messages=messages, temperature=temperature,
-                                                  max_tokens=max_tokens, seed=seed)
+            for _ in range(3):  # at most max_tokens and temperature can be refused
+                try:
+                    resp = client.chat.completions.create(model=model, messages=messages, seed=seed, **params)
+                    break
+                except Exception as exc:
+                    if not _drop_refused_parameter(exc, params):
+                        raise
             text = resp.choices[0].message.content
             if not isinstance(text, str) or not text.strip():
                 raise BadResponse("empty chat answer")
@@ -115,19 +140,42 @@ class OpenAIClient:
         return self._retrying(call, seed, log)
 
     def edit_image(self, model: str, image_png: bytes, prompt: str, size: str | None = None,
-                   quality: str | None = None, seed: int = 0, log: list | None = None) -> bytes:
-        """``images.edit`` of one PNG (multipart upload); returns validated PNG bytes."""
+                   quality: str | None = None, seed: int = 0, log: list | None = None,
+                   input_fidelity: str = "auto") -> bytes:
+        """``images.edit`` of one PNG (multipart upload); returns validated PNG bytes.
+
+        Only parameters ``model`` takes are sent (:func:`~photo3d.data.api_models.edit_parameters`):
+        ``input_fidelity="auto"`` is the highest the model accepts, omitted when it takes none.
+        """
+        options = edit_parameters(model, size, quality, input_fidelity)
 
         def call(client):
-            kwargs: dict[str, Any] = {"model": model, "prompt": prompt,
-                                      "image": ("grid.png", image_png, "image/png")}
-            if size:
-                kwargs["size"] = size
-            if quality:
-                kwargs["quality"] = quality
-            return _image_bytes(client.images.edit(**kwargs))
+            return _image_bytes(client.images.edit(model=model, prompt=prompt,
+                                                   image=("grid.png", image_png, "image/png"), **options))
 
         return self._retrying(call, seed, log)
+
+
+def _drop_refused_parameter(exc: Exception, params: dict) -> bool:
+    """Adapt ``params`` in place to a 400 that names a refused sampling parameter; True if changed."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - the call itself needs openai
+        return False
+    if not isinstance(exc, openai.BadRequestError):
+        return False
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error", body) if isinstance(body.get("error", body), dict) else {}
+    if err.get("code") not in ("unsupported_parameter", "unsupported_value"):
+        return False
+    param = err.get("param")
+    if param == "max_tokens" and "max_tokens" in params:
+        params["max_completion_tokens"] = params.pop("max_tokens")
+        return True
+    if param == "temperature" and "temperature" in params:
+        del params["temperature"]
+        return True
+    return False
 
 
 def _image_bytes(resp: Any) -> bytes:

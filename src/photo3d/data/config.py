@@ -5,15 +5,15 @@ A build is described by one TOML or JSON file whose tables mirror these dataclas
     out = "photo3d-mv"              # output folder
     seed = 0
     [source]      kind = "prompts" | "assets",  path = "...", limit = 100
-    [rewrite]     backend = "openai" | "transformers" | "none", model = "..."
+    [rewrite]     backend = "transformers" | "openai" | "none", model = "..."
     [text_to_image]  backend = "openai" | "flux"
     [matting]     backend = "auto" | "rembg" | "threshold"
     [image_to_3d] backend = "trellis" | "hunyuan3d" | "card"
     [render]      resolution = 512
-    [edit]        backend = "openai" | "kontext" | "import" | "none", model = "gpt-image-1"
+    [edit]        backend = "openai" | "kontext" | "import" | "none", model = "gpt-image-1.5"
     [verify]      min_iou = 0.85, min_edge_f = 0.7
     [tone]        mode = "none" | "mean" | "meanstd" | "histogram"
-    [api]         base_url = "...", api_key_env = "OPENAI_API_KEY", prices = {"gpt-image-1" = 0.04}
+    [api]         base_url = "...", api_key_env = "OPENAI_API_KEY", prices = {"gpt-image-1.5" = 0.13}
     [executor]    kind = "local" | "ray", concurrency = {edit = 32}
 
 Stages 1-5 (rewrite .. image_to_3d) only run for a ``prompts`` source; an ``assets`` source
@@ -23,7 +23,9 @@ the value and what was expected (``build.toml: render.resolution = '512': expect
 so typos never pass silently. Each field's help text documents its key. Fields marked
 ``"run_only"`` (the output folder, ``[api]``, ``[executor]``, ``source.limit``, per-stage endpoints
 and devices) may change between runs into one output folder; any other change is refused by
-:func:`photo3d.data.builder.build` (the stage cache was computed with the old values).
+:func:`photo3d.data.builder.build` (the stage cache was computed with the old values). Model choices the OpenAI
+endpoint would refuse (a shut-down image model, a parameter the model does not take, a non-OpenAI
+chat model with no ``base_url``) are refused at load too (:mod:`photo3d.data.api_models`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any, Literal
 
 from photo3d.config import TypedConfig
 from photo3d.config import config_from_dict as typed_config_from_dict
+from photo3d.data.api_models import DEFAULT_EDIT_MODEL, check_chat_model, check_image_model
 from photo3d.errors import ConfigError, InputError
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE
 from photo3d.imaging.tone import ToneMode
@@ -79,9 +82,9 @@ class SourceConfig(TypedConfig):
 def _default_prices() -> dict[str, float]:
     # Estimated USD per call, by model id; override in the config for your contract.
     return {
-        "gpt-image-1": 0.167,  # 1024x1024 high quality edit, list price order of magnitude
+        "gpt-image-1.5": 0.133,  # 1024x1024 high quality edit, list price order of magnitude
         "gpt-image-1-mini": 0.036,
-        "dall-e-3": 0.04,
+        "gpt-5.4-mini": 0.0005,
         "gpt-4o-mini": 0.0003,
     }
 
@@ -130,10 +133,11 @@ class LocalModel(TypedConfig):
 class RewriteConfig(StageEndpoint):
     """Stage 2: prompt -> one object-centric description."""
 
-    backend: Literal["openai", "transformers", "none"] = field(default="openai", metadata={
-        "help": "openai (any compatible chat endpoint), transformers (local LLM) or none"})
+    backend: Literal["openai", "transformers", "none"] = field(default="transformers", metadata={
+        "help": "transformers (a local LLM, the default: the paper's LLaMA-3-8B), openai (any compatible chat "
+                "endpoint: a non-OpenAI model needs base_url, e.g. vLLM) or none"})
     model: str = field(default="meta-llama/Meta-Llama-3-8B-Instruct", metadata={
-        "help": "chat model (the paper used LLaMA-3-8B)"})
+        "help": "chat model: a local folder / hub id (transformers) or the endpoint's model id (openai)"})
     system_prompt: str = field(default=REWRITE_SYSTEM_PROMPT, metadata={
         "help": "instruction given to the rewriter"})
     temperature: float = field(default=0.0, metadata={"help": "sampling temperature"})
@@ -150,6 +154,9 @@ class TextToImageConfig(StageEndpoint, LocalModel):
     size: int = field(default=1024, metadata={"help": "image side in pixels"})
     steps: int = field(default=28, metadata={"help": "diffusion steps (flux)"})
     guidance: float = field(default=3.5, metadata={"help": "guidance scale (flux)"})
+    offload: Literal["none", "model", "sequential"] = field(default="none", metadata={
+        "help": "flux on CUDA: none (whole pipeline on the GPU, about 33 GB in bf16), model (diffusers model CPU "
+                "offload: one sub-model on the GPU at a time, ~24 GB) or sequential (layer by layer, slowest)"})
 
 
 @dataclass
@@ -189,7 +196,13 @@ class EditConfig(StageEndpoint, LocalModel):
 
     backend: Literal["openai", "kontext", "import", "none"] = field(default="openai", metadata={
         "help": "openai (images.edit), kontext (diffusers), import (edits made elsewhere) or none"})
-    model: str = field(default="gpt-image-1", metadata={"help": "editing model"})
+    model: str = field(default=DEFAULT_EDIT_MODEL, metadata={
+        "help": "editing model: an OpenAI image model (gpt-image-1.5, gpt-image-2, gpt-image-2.5-sunburst, ...; "
+                "gpt-image-1 is shut down) or another endpoint's model with base_url; kontext: a FLUX.1-Kontext "
+                "folder / hub id"})
+    input_fidelity: Literal["auto", "high", "low", "none"] = field(default="auto", metadata={
+        "help": "openai: how closely the edit keeps the input's features; auto = the highest the model takes "
+                "(high on gpt-image-1.5), omitted for models without it (gpt-image-2.x)"})
     prompt: str = field(default=EDIT_PROMPT, metadata={"help": "edit instruction"})
     max_attempts: int = field(default=3, metadata={
         "help": "edits per sample including re-edits after failed verification"})
@@ -200,6 +213,9 @@ class EditConfig(StageEndpoint, LocalModel):
         "help": "backend import: folder of grid_{id}.png / {key}.png files"})
     steps: int = field(default=28, metadata={"help": "diffusion steps (kontext)"})
     guidance: float = field(default=2.5, metadata={"help": "guidance scale (kontext)"})
+    offload: Literal["none", "model", "sequential"] = field(default="none", metadata={
+        "help": "kontext on CUDA: none (whole pipeline on the GPU, about 33 GB in bf16), model (diffusers "
+                "model CPU offload: one sub-model on the GPU at a time) or sequential (layer by layer, slowest)"})
 
 
 @dataclass
@@ -267,6 +283,22 @@ class BuildConfig(TypedConfig):
     tone: ToneConfig = field(default_factory=ToneConfig, metadata={"help": "optional tone matching"})
     executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata={
         "run_only": True, "help": "scheduling"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.check_models()
+
+    def check_models(self) -> None:
+        """Refuse model choices the OpenAI endpoint would reject (see :mod:`photo3d.data.api_models`)."""
+        base = self.api.base_url
+        if self.source.kind == "prompts" and self.rewrite.backend == "openai":
+            check_chat_model(self.rewrite.model, self.rewrite.base_url or base, "rewrite")
+        if self.source.kind == "prompts" and self.text_to_image.backend == "openai":
+            check_image_model(self.text_to_image.model, self.text_to_image.base_url or base, None, "none",
+                              "text_to_image")
+        if self.edit.backend == "openai":
+            check_image_model(self.edit.model, self.edit.base_url or base, self.edit.quality,
+                              self.edit.input_fidelity, "edit")
 
 
 def config_from_dict(data: dict[str, Any], cls: type = BuildConfig, where: str = "config") -> Any:

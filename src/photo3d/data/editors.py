@@ -5,7 +5,8 @@ Every result goes through :meth:`StageContext.paid_call`, so an edit that was pa
 computed) is stored before anything else happens to it and is never made twice.
 
 * :class:`OpenAIEditor` -- ``client.images.edit(model=..., image=..., prompt=...)`` on any
-  OpenAI-compatible endpoint (gpt-image-1 by default; the paper used GPT-4o-Image).
+  OpenAI-compatible endpoint (gpt-image-1.5 with ``input_fidelity = "high"`` by default; the
+  paper used GPT-4o-Image, whose API successor gpt-image-1 was shut down on 2026-10-23).
 * :class:`DiffusersEditor` -- a local FLUX.1-Kontext pipeline (seeded; re-edits change the seed).
 * :class:`ImportEditor` -- edits made elsewhere, read from a folder (``grid_{id}.png``,
   ``{key}.png`` or ``grid_{key}.png``); cannot re-edit.
@@ -40,8 +41,12 @@ class OpenAIEditor:
     def describe(self) -> dict[str, Any]:
         from photo3d.data.models import _version
 
+        from photo3d.data.api_models import edit_parameters
+
+        sent = edit_parameters(self.cfg.model, self.cfg.size, self.cfg.quality, self.cfg.input_fidelity)
         return {"backend": "openai-images-edit", "model": self.cfg.model, "size": self.cfg.size,
-                "quality": self.cfg.quality, "openai": _version("openai")}
+                "quality": self.cfg.quality, "input_fidelity": sent.get("input_fidelity"),
+                "openai": _version("openai")}
 
     def load(self) -> None:
         pass
@@ -52,7 +57,8 @@ class OpenAIEditor:
             prompt = prompt + RETRY_HINT
 
         def call():
-            png = client.edit_image(cfg.model, grid_png, prompt, cfg.size, cfg.quality, seed=ctx.seed + attempt)
+            png = client.edit_image(cfg.model, grid_png, prompt, cfg.size, cfg.quality, seed=ctx.seed + attempt,
+                                    input_fidelity=cfg.input_fidelity)
             return {"model": cfg.model, "cost_usd": client.endpoint.price(cfg.model), "attempt": attempt}, png
 
         return ctx.paid_call(f"edit_{attempt}", call, ext=".png")[1]
@@ -68,7 +74,7 @@ class DiffusersEditor:
 
         self.cfg = cfg
         model = cfg.model if "/" in cfg.model else "black-forest-labs/FLUX.1-Kontext-dev"
-        self.local = KontextEditor(model, cfg.steps, cfg.guidance, cfg.device)
+        self.local = KontextEditor(model, cfg.steps, cfg.guidance, cfg.device, cfg.offload)
 
     def describe(self) -> dict[str, Any]:
         return self.local.describe()

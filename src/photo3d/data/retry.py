@@ -5,7 +5,10 @@ Every error of an OpenAI-compatible endpoint maps to a reason code:
 =====================  =========  ==========================================================
 reason                 retried?   cause
 =====================  =========  ==========================================================
-rate_limited           yes        HTTP 429 (waits ``Retry-After`` / ``retry-after-ms``)
+rate_limited           yes        HTTP 429 (waits ``Retry-After`` in seconds or as an HTTP date,
+                                  or ``retry-after-ms``)
+quota_exceeded         no         HTTP 429 with code ``insufficient_quota`` (billing: waiting
+                                  does not help)
 server_error           yes        HTTP 5xx
 timeout                yes        no answer within the client timeout
 connection_error       yes        refused / dropped connection
@@ -76,6 +79,8 @@ def classify(exc: BaseException) -> tuple[str, bool, float | None, str]:
             status = exc.status_code
             code = _error_code(exc)
             msg = f"HTTP {status}" + (f" {code}" if code else "")
+            if status == 429 and code == "insufficient_quota":
+                return "quota_exceeded", False, None, msg + " (add credit or raise the quota; not retried)"
             if status == 429:
                 return "rate_limited", True, _retry_after(exc), msg
             if status >= 500:
@@ -101,16 +106,38 @@ def _error_code(exc: Any) -> str | None:
     return getattr(exc, "code", None)
 
 
-def _retry_after(exc: Any) -> float | None:
+def _retry_after(exc: Any, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` as seconds or an HTTP date."""
     headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return float(value) * scale
-            except ValueError:
-                return None  # an HTTP date: fall back to our own backoff
-    return None
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return float(value) * 1e-3
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return retry_after_date(value, now)
+
+
+def retry_after_date(value: str, now: float | None = None) -> float | None:
+    """Seconds until an HTTP-date ``Retry-After`` (RFC 9110, e.g. ``Wed, 21 Oct 2026 07:28:00 GMT``).
+
+    Returns ``None`` for an unparseable value; a date in the past gives 0.
+    """
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def call_with_retries(fn: Callable[[], T], policy: RetryPolicy, seed: int = 0,

@@ -6,8 +6,12 @@ protocol, fixed and recorded with the results:
 * For each item, the two methods' images (their 2x2 rig grids) are sent as base64 PNG data URLs
   in a **seeded random order** (``seed``, item id) so position bias averages out.
 * The prompt is :data:`JUDGE_PROMPT`; the answer must be exactly ``A``, ``B`` or ``TIE``, or JSON
-  ``{"winner": "A"|"B"|"tie"}``. A malformed answer is retried (``max_retries``) and then recorded
-  as invalid: invalid pairs are not counted.
+  ``{"winner": "A"|"B"|"tie"}``. A malformed answer is asked again (``max_retries``) and then
+  recorded as invalid: invalid pairs are not counted.
+* Calls go through photo3d's one OpenAI client (:class:`photo3d.data.clients.OpenAIClient`), so
+  rate limits, 5xx, timeouts and dropped connections are retried with the builder's backoff
+  (``network_retries``), while quota, auth and unknown-model errors end the pair at once; a pair
+  whose call failed is invalid, with the reason recorded.
 * Win rate of method B over A = (wins_B + 0.5 * ties) / valid pairs, with a bootstrap CI.
 
 The API key is read from the environment variable named by ``api_key_env`` and never written to
@@ -26,7 +30,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from photo3d._optional import require
 from photo3d.eval.bootstrap import bootstrap_ci
 from photo3d.eval.metrics.base import unavailable
 
@@ -47,10 +50,11 @@ class JudgeConfig:
     model: str = "gemini-2.5-flash"
     api_key_env: str = "OPENAI_API_KEY"
     seed: int = 0
-    max_retries: int = 2
+    max_retries: int = 2  # extra answers asked for after a malformed one
     timeout_s: float = 60.0
     temperature: float = 0.0
     prompt: str = field(default=JUDGE_PROMPT)
+    network_retries: int = 4  # transient transport errors retried per call (jittered backoff)
 
     def describe(self) -> dict:
         return asdict(self)
@@ -93,12 +97,18 @@ class PairwiseJudge:
     """Calls the endpoint once per pair (plus retries); see the module docstring for the protocol."""
 
     def __init__(self, config: JudgeConfig, client=None) -> None:
+        from photo3d.data.clients import Endpoint, OpenAIClient
+        from photo3d.data.retry import RetryPolicy
+
         self.config = config
-        self._client = client
+        self._injected = client is not None
+        endpoint = Endpoint(base_url=config.base_url, api_key_env=config.api_key_env, timeout_s=config.timeout_s,
+                            policy=RetryPolicy(max_retries=config.network_retries, base_s=1.0, cap_s=30.0))
+        self.api = OpenAIClient(endpoint, client=client)
 
     def reason(self) -> str | None:
         """``None`` when the judge can run, else why not."""
-        if self._client is not None:
+        if self._injected:
             return None
         if not self.config.base_url:
             return "no judge endpoint configured (--judge-url, an OpenAI-compatible chat API)"
@@ -107,15 +117,8 @@ class PairwiseJudge:
         return None
 
     def client(self):
-        if self._client is None:
-            openai = require("openai", "the VLM judge")
-            self._client = openai.OpenAI(
-                base_url=self.config.base_url,
-                api_key=os.environ[self.config.api_key_env],
-                timeout=self.config.timeout_s,
-                max_retries=1,
-            )
-        return self._client
+        """The underlying ``openai.OpenAI`` client (created on first use)."""
+        return self.api.client
 
     def judge_pair(self, item_id: str, image_a: torch.Tensor, image_b: torch.Tensor) -> dict:
         """Judge one pair; returns ``{"id", "winner": "A"|"B"|"tie"|None, "valid", "b_first", "attempts", "raw"}``.
@@ -134,15 +137,17 @@ class PairwiseJudge:
                 ],
             }
         ]
+        from photo3d.data.stage import StageFailure
+
         raws = []
         for attempt in range(1, self.config.max_retries + 2):
             try:
-                resp = self.client().chat.completions.create(
-                    model=self.config.model, messages=messages, temperature=self.config.temperature
-                )
-                text = resp.choices[0].message.content or ""
-            except Exception as exc:  # network / API errors count as a failed attempt
-                text = f"<error {type(exc).__name__}>"
+                text = self.api.chat(self.config.model, messages, self.config.temperature, max_tokens=None,
+                                     seed=self.config.seed)
+            except StageFailure as exc:  # retried already where retrying helps; the pair is invalid
+                raws.append(f"<error {exc.reason}: {exc.message}>"[:200])
+                return {"id": item_id, "winner": None, "valid": False, "b_first": b_first,
+                        "attempts": attempt, "raw": raws, "error": exc.reason}
             raws.append(text[:200])
             verdict = parse_verdict(text)
             if verdict is not None:

@@ -22,7 +22,16 @@ Fault kinds (each consumes one matching request, in order): ``429`` (with ``Retr
 answer), ``truncated`` (half a PNG), ``nonimage`` (base64 of text), ``html`` (a 200 HTML page),
 ``policy`` (400 ``content_policy_violation``), ``404`` (``model_not_found``), ``401``.
 Prefix a kind with an endpoint (``"edits:500"``, ``"chat:429"``, ``"generations:drop"``) to
-target it; otherwise the next request of any endpoint takes it.
+target it; otherwise the next request of any endpoint takes it. ``quota`` answers 429 with code
+``insufficient_quota`` (billing, not a rate limit); ``429date`` sends ``Retry-After`` as an HTTP
+date.
+
+With ``strict_params=True`` the server answers as the OpenAI API does to parameters a model does
+not take (:data:`PARAMETER_RULES`, written from the API reference in the ``openai`` client 3.57.0,
+independently of :mod:`photo3d.data.api_models`): GPT image models refuse ``response_format``,
+``input_fidelity`` is taken only by ``gpt-image-1.5`` (``high``/``low``) and ``gpt-image-1-mini``
+(``low``), shut-down models are not found, and reasoning chat models refuse ``max_tokens`` and
+any temperature but 1.
 """
 
 from __future__ import annotations
@@ -48,7 +57,21 @@ from PIL import Image
 ENDPOINTS = {"/v1/chat/completions": "chat", "/v1/images/generations": "generations",
              "/v1/images/edits": "edits", "/v1/models": "models"}
 EDIT_MODES = ("photoreal", "identity", "mirror", "shift", "rescale")
-FAULT_KINDS = ("429", "500", "503", "timeout", "drop", "truncated", "nonimage", "html", "policy", "404", "401")
+FAULT_KINDS = ("429", "429date", "quota", "500", "503", "timeout", "drop", "truncated", "nonimage", "html", "policy",
+               "404", "401")
+# model -> what the API refuses (strict_params); see the module docstring
+PARAMETER_RULES: dict[str, dict] = {
+    "gpt-image-1.5": {"input_fidelity": ("high", "low"), "response_format": False},
+    "gpt-image-1-mini": {"input_fidelity": ("low",), "response_format": False},
+    "gpt-image-2": {"input_fidelity": None, "response_format": False},
+    "gpt-image-2.5-sunburst": {"input_fidelity": None, "response_format": False},
+    "gpt-image-2.5-flare": {"input_fidelity": None, "response_format": False},
+    "gpt-image-1": {"shut_down": "2026-10-23"},
+    "dall-e-2": {"shut_down": "2026-05-12"},
+    "dall-e-3": {"shut_down": "2026-05-12"},
+    "o3": {"reasoning": True}, "o4-mini": {"reasoning": True}, "gpt-5": {"reasoning": True},
+    "gpt-5-mini": {"reasoning": True}, "gpt-5.4-mini": {"reasoning": True},
+}
 
 
 @dataclass
@@ -105,19 +128,23 @@ class FakeOpenAIServer:
         strict_models: reject unknown model ids with 404 ``model_not_found``.
         edit_modes: modes for the next edit calls, one per call, before ``edit_mode`` applies
             again (e.g. ``["mirror"]``: the first edit is bad, re-edits are fine).
+        strict_params: refuse parameters a model does not take, as the API does
+            (:data:`PARAMETER_RULES`).
 
     Attributes:
         calls: requests received per endpoint (``chat``, ``generations``, ``edits``, ``models``),
             faulted ones included.
         served: successful (200) answers per endpoint: the "paid" calls.
         requests: ``(endpoint, model, status)`` per request, in arrival order.
+        bodies: the parameters of each request (form fields or JSON, files left out), in order.
     """
 
     def __init__(self, latency: float = 0.0, jitter: float = 0.0, seed: int = 0,
                  faults: Iterable[str | Fault] = (), edit_mode: str = "photoreal",
                  chat_responder: Callable[[Sequence[dict]], str] | None = None, api_key: str | None = None,
-                 models: Sequence[str] = ("gpt-image-1", "gpt-4o-mini", "fake-llm", "fake-t2i"),
-                 strict_models: bool = False, edit_modes: Sequence[str] = ()) -> None:
+                 models: Sequence[str] = ("gpt-image-1.5", "gpt-image-2", "gpt-4o-mini", "gpt-5.4-mini", "fake-llm",
+                                          "fake-t2i"),
+                 strict_models: bool = False, edit_modes: Sequence[str] = (), strict_params: bool = False) -> None:
         if edit_mode not in EDIT_MODES:
             raise ValueError(f"edit_mode must be one of {EDIT_MODES}, got {edit_mode!r}")
         self.latency, self.jitter = float(latency), float(jitter)
@@ -127,9 +154,11 @@ class FakeOpenAIServer:
         self.api_key = api_key
         self.models = list(models)
         self.strict_models = strict_models
+        self.strict_params = strict_params
         self.calls: Counter = Counter()
         self.served: Counter = Counter()
         self.requests: list[tuple[str, str | None, int]] = []
+        self.bodies: list[dict] = []
         self._faults: list[Fault] = [Fault.parse(f) for f in faults]
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
@@ -236,6 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._json(400, _error("malformed request body", "invalid_request_error", None), endpoint, None)
         model = fields.get("model")
+        with srv._lock:
+            srv.bodies.append({k: v for k, v in fields.items() if k != "messages"})
         time.sleep(srv._delay())
         if srv.api_key is not None and self.headers.get("Authorization") != f"Bearer {srv.api_key}":
             return self._json(401, _error("Incorrect API key provided.", "invalid_request_error", "invalid_api_key"),
@@ -246,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
         if srv.strict_models and endpoint != "models" and model not in srv.models:
             return self._json(404, _error(f"The model `{model}` does not exist.", "invalid_request_error",
                                           "model_not_found"), endpoint, model)
+        if srv.strict_params and endpoint != "models":
+            refused = _refused(endpoint, model, fields)
+            if refused is not None:
+                return self._json(refused[0], refused[1], endpoint, model)
         if endpoint == "models":
             return self._json(200, {"object": "list", "data": [{"id": m, "object": "model", "created": 0,
                                                                 "owned_by": "photo3d-fake"} for m in srv.models]},
@@ -279,6 +314,15 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
             self._json(int(k), _error("Rate limit reached" if k == "429" else "Service unavailable",
                                       "rate_limit_error" if k == "429" else "server_error", None), endpoint, model, headers)
+        elif k == "429date":
+            from email.utils import formatdate
+
+            when = formatdate(time.time() + (fault.retry_after or 0.0) + 1.0, usegmt=True)  # whole seconds
+            self._json(429, _error("Rate limit reached", "rate_limit_error", None), endpoint, model,
+                       {"Retry-After": when})
+        elif k == "quota":
+            self._json(429, _error("You exceeded your current quota, please check your plan and billing details.",
+                                   "insufficient_quota", "insufficient_quota"), endpoint, model)
         elif k == "500":
             self._json(500, _error("The server had an error while processing your request.", "server_error", None),
                        endpoint, model)
@@ -357,8 +401,39 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
 
-def _error(message: str, type_: str, code: str | None) -> dict:
-    return {"error": {"message": message, "type": type_, "param": None, "code": code}}
+def _error(message: str, type_: str, code: str | None, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _refused(endpoint: str, model: str | None, fields: dict) -> tuple[int, dict] | None:
+    """``(status, body)`` the API answers to a parameter ``model`` does not take, else ``None``."""
+    rules = PARAMETER_RULES.get(model or "", {})
+    if rules.get("shut_down"):
+        return 404, _error(f"The model `{model}` was shut down on {rules['shut_down']}.", "invalid_request_error",
+                           "model_not_found")
+    if endpoint in ("edits", "generations"):
+        if "response_format" in fields and rules.get("response_format") is False:
+            return 400, _error("Unknown parameter: 'response_format'.", "invalid_request_error",
+                               "unknown_parameter", "response_format")
+        if "input_fidelity" in fields and "input_fidelity" in rules:
+            allowed = rules["input_fidelity"]
+            if allowed is None:
+                return 400, _error(f"input_fidelity is not supported for {model}.", "invalid_request_error",
+                                   "unsupported_parameter", "input_fidelity")
+            if fields["input_fidelity"] not in allowed:
+                return 400, _error(f"Invalid value: '{fields['input_fidelity']}'. Supported values are: "
+                                   + ", ".join(f"'{v}'" for v in allowed), "invalid_request_error",
+                                   "invalid_value", "input_fidelity")
+    if endpoint == "chat" and rules.get("reasoning"):
+        if fields.get("max_tokens") is not None:
+            return 400, _error("Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+                               "'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter",
+                               "max_tokens")
+        if fields.get("temperature") not in (None, 1, 1.0):
+            return 400, _error(f"Unsupported value: 'temperature' does not support {fields['temperature']} with "
+                               "this model. Only the default (1) value is supported.", "invalid_request_error",
+                               "unsupported_value", "temperature")
+    return None
 
 
 def _size(spec, default: int) -> tuple[int, int]:
