@@ -58,6 +58,8 @@ def test_fid_for_sets_larger_than_the_feature_size_equals_torchmetrics():
     r, f = _feats(4, n=40, d=16), _feats(5, n=50, d=16, shift=0.2)  # n > d: the eigh branch
     assert fid_from_features(r, f) == pytest.approx(fid_torchmetrics(r, f), rel=1e-6, abs=1e-9)
     assert fid_from_features(r[:10], f[:12]) == pytest.approx(fid_torchmetrics(r[:10], f[:12]), rel=1e-6)
+    singular = r[:5].repeat(8, 1)  # 40 images but rank 5: no Cholesky factor, the eigh fallback
+    assert fid_from_features(singular, f) == pytest.approx(fid_torchmetrics(singular, f), rel=1e-6)
 
 
 def test_kid_subsets_above_the_subset_size():

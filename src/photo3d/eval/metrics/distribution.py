@@ -11,10 +11,11 @@ The numbers are computed here, by one estimator per metric that gives both the r
 every bootstrap resample (so the interval is about the value it sits next to):
 
 * FID: ``||mu_r - mu_f||^2 + Tr(S_r) + Tr(S_f) - 2 Tr((S_r S_f)^(1/2))`` with the trace of the
-  square root from symmetric eigendecompositions (or, for sets smaller than the feature size,
-  the singular values of the centred cross-product): about 0.05 s on 2048-d features where
-  torchmetrics' ``FrechetInceptionDistance`` (a general eigendecomposition of ``S_r S_f``) takes
-  about 40 s on 2 CPU cores (``benchmarks/fid.py``). It equals torchmetrics' value (tested).
+  square root from the singular values of the centred cross-product (sets smaller than the
+  feature size) or a Cholesky factor and symmetric eigenvalues (larger sets), never a general
+  eigendecomposition or matrix square root of ``S_r S_f`` (what torchmetrics and scipy's
+  ``sqrtm`` do): see ``benchmarks/fid.py`` and BENCHMARKS.md. It equals torchmetrics' value
+  (tested).
 * KID: the unbiased MMD^2 with the cubic polynomial kernel, averaged over ``subsets`` random
   subsets of ``min(1000, n_real, n_fake)`` images, as torchmetrics' ``KernelInceptionDistance``
   defines it; up to 1000 images per set every subset is the whole set, so the value is the
@@ -102,10 +103,11 @@ def kid_torchmetrics(
 def fid_from_features(real: torch.Tensor, fake: torch.Tensor) -> float:
     """Exact FID of two feature sets (float64), without a general matrix square root.
 
-    ``Tr((S_r S_f)^(1/2))`` is computed as the sum of square roots of the eigenvalues of
-    ``S_r^(1/2) S_f S_r^(1/2)`` (symmetric, so two ``eigh`` calls of ``D x D``). When a set has
-    fewer images than dimensions, it is the nuclear norm of ``X_r X_f^T / sqrt((n_r-1)(n_f-1))``
-    with ``X`` the centred feature matrices, which needs no ``D x D`` matrix at all.
+    ``Tr((S_r S_f)^(1/2))`` is the sum of square roots of the eigenvalues of ``L^T S_f L`` with
+    ``S_r = L L^T`` (symmetric: a Cholesky factorisation and ``eigvalsh`` of ``D x D``; a square
+    root by ``eigh`` replaces ``L`` when ``S_r`` is singular). When a set has fewer images than
+    dimensions, it is the nuclear norm of ``X_r X_f^T / sqrt((n_r-1)(n_f-1))`` with ``X`` the
+    centred feature matrices, which needs no ``D x D`` matrix at all.
 
     Args:
         real, fake: ``[N, D]`` features (N >= 2 each).
@@ -120,9 +122,13 @@ def fid_from_features(real: torch.Tensor, fake: torch.Tensor) -> float:
         cross = torch.linalg.svdvals(cr @ cf.T).sum() / (nr * nf) ** 0.5
     else:
         s_r, s_f = cr.T @ cr / nr, cf.T @ cf / nf
-        lam, vec = torch.linalg.eigh(s_r)
-        root_r = (vec * lam.clamp(min=0).sqrt()) @ vec.T
-        cross = torch.linalg.eigvalsh(root_r @ s_f @ root_r).clamp(min=0).sqrt().sum()
+        # eig(S_r S_f) = eig(L^T S_f L) for S_r = L L^T: one Cholesky and eigenvalues only (an eigh
+        # with vectors costs ~7x more); a singular S_r takes the square root by eigh instead
+        chol, info = torch.linalg.cholesky_ex(s_r)
+        if int(info) != 0:
+            lam, vec = torch.linalg.eigh(s_r)
+            chol = vec * lam.clamp(min=0).sqrt()
+        cross = torch.linalg.eigvalsh(chol.T @ s_f @ chol).clamp(min=0).sqrt().sum()
     return float((mu_r - mu_f).square().sum() + tr_r + tr_f - 2 * cross)
 
 
