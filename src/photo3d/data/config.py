@@ -130,7 +130,7 @@ class LocalModel(TypedConfig):
 
 
 @dataclass
-class RewriteConfig(StageEndpoint):
+class RewriteConfig(StageEndpoint, LocalModel):
     """Stage 2: prompt -> one object-centric description."""
 
     backend: Literal["openai", "transformers", "none"] = field(default="transformers", metadata={
@@ -175,10 +175,14 @@ class ImageTo3DConfig(LocalModel):
 
     backend: Literal["trellis", "hunyuan3d", "card"] = field(default="trellis", metadata={
         "help": "trellis, hunyuan3d or card (offline stand-in: a textured card)"})
-    model: str = field(default="microsoft/TRELLIS-image-large", metadata={"help": "image-to-3D model"})
+    model: str = field(default="microsoft/TRELLIS-image-large", metadata={
+        "help": "image-to-3D model: trellis: a local TRELLIS-image-large folder, or 'tiny' (random stand-in "
+                "weights); hunyuan3d: tencent/Hunyuan3D-2 unless another folder / id is given"})
     checkpoint: str = field(default="", metadata={
-        "help": "trellis: Photo3D's fine-tuned stage 2 ('photo3d' or its folder); model: a local "
-                "TRELLIS-image-large folder, or 'tiny' (random stand-in weights)"})
+        "help": "trellis: Photo3D's fine-tuned stage 2 ('photo3d' or its folder)"})
+    texture: bool = field(default=True, metadata={
+        "help": "hunyuan3d: paint the mesh with Hunyuan3D-Paint (CUDA only); false = grey geometry, so the edit "
+                "must invent all appearance"})
 
 
 @dataclass

@@ -4,15 +4,36 @@
 for object-on-white images: foreground = pixels not near white
 (:func:`photo3d.imaging.foreground_mask`, silhouette tolerance), keep the largest connected
 component, fill its holes, and feather the edge by one pixel.
+
+rembg's ``remove(image)`` without a session builds a new ONNX session (loading the u2net model)
+on every call; here one session per model name is made with ``rembg.new_session`` the first time
+and passed to every ``remove(image, session=...)`` of the process (ONNX Runtime sessions may be
+shared by threads).
 """
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from photo3d._optional import is_available, require
 from photo3d.imaging.masks import SILHOUETTE_WHITE_TOLERANCE, foreground_mask
+
+REMBG_MODEL = "u2net"  # rembg's default model
+_SESSIONS: dict[str, Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def rembg_session(model: str = REMBG_MODEL) -> Any:
+    """The process's one rembg session for ``model`` (created on first use)."""
+    with _SESSIONS_LOCK:
+        if model not in _SESSIONS:
+            rembg = require("rembg", "background removal")
+            _SESSIONS[model] = rembg.new_session(model)
+        return _SESSIONS[model]
 
 
 def remove_background(image: Image.Image, backend: str = "auto",
@@ -28,7 +49,7 @@ def remove_background(image: Image.Image, backend: str = "auto",
         backend = "rembg" if is_available("rembg") else "threshold"
     if backend == "rembg":
         rembg = require("rembg", "background removal")
-        return rembg.remove(image.convert("RGB")).convert("RGBA"), "rembg"
+        return rembg.remove(image.convert("RGB"), session=rembg_session()).convert("RGBA"), "rembg"
     if backend != "threshold":
         raise ValueError(f"matting backend must be 'auto', 'rembg' or 'threshold', got {backend!r}")
     return threshold_matte(image, white_tolerance), "threshold"

@@ -39,7 +39,7 @@ class RewriteStage(Stage):
         elif cfg.backend == "transformers":
             from photo3d.data.models import TransformersRewriter
 
-            self.local = TransformersRewriter(cfg.model, cfg.max_tokens)
+            self.local = TransformersRewriter(cfg.model, cfg.max_tokens, cfg.device)
         else:
             raise ValueError(f"rewrite.backend must be 'openai', 'transformers' or 'none', got {cfg.backend!r}")
 
@@ -84,7 +84,7 @@ class TextToImageStage(Stage):
         elif cfg.backend == "flux":
             from photo3d.data.models import FluxGenerator
 
-            self.local = FluxGenerator(cfg.model, cfg.size, cfg.steps, cfg.guidance, cfg.device)
+            self.local = FluxGenerator(cfg.model, cfg.size, cfg.steps, cfg.guidance, cfg.device, cfg.offload)
         else:
             raise ValueError(f"text_to_image.backend must be 'openai' or 'flux', got {cfg.backend!r}")
 
@@ -156,7 +156,8 @@ class ImageTo3DStage(Stage):
         self.cfg = cfg
         self.kind = "cpu" if cfg.backend == "card" else "gpu"
         makers = {"trellis": lambda: models.TrellisLifter(cfg.model, cfg.device, cfg.checkpoint),
-                  "hunyuan3d": lambda: models.Hunyuan3DLifter(cfg.model, cfg.device),
+                  "hunyuan3d": lambda: models.Hunyuan3DLifter(
+                      cfg.model if "TRELLIS" not in cfg.model else "tencent/Hunyuan3D-2", cfg.device, cfg.texture),
                   "card": models.CardLifter}
         if cfg.backend not in makers:
             raise ValueError(f"image_to_3d.backend must be one of {sorted(makers)}, got {cfg.backend!r}")
