@@ -85,7 +85,8 @@ def test_flux_generator_loads_through_from_pretrained(flux_dirs, monkeypatch):
 
 def test_kontext_editor_loads_through_from_pretrained(flux_dirs):
     _, kontext = flux_dirs
-    editor = models.KontextEditor(str(kontext), steps=2, device="cpu")
+    # auto_resize=False: Kontext's preferred sizes are ~1 megapixel, far too many tokens for a CPU test
+    editor = models.KontextEditor(str(kontext), steps=2, device="cpu", auto_resize=False)
     grid = Image.fromarray(np.full((32, 32, 3), 200, np.uint8))
     assert editor(grid, "make it wooden", seed=0).size == (32, 32)
 
@@ -211,7 +212,8 @@ def test_hunyuan3d_lifter_keeps_colour_and_its_device(hy3dgen, tmp_path, monkeyp
     grid = render_asset_grid(path, 32, frame, backend="torch")
     fg = (grid < 0.95).any(0)
     r, g, b = (grid[c][fg].mean().item() for c in range(3))
-    assert frame == "y-up" and fg.any() and r > 0.5 and r > 2 * g and r > 2 * b  # red, not grey
+    assert frame == "y-up" and fg.any(), frame
+    assert r > 2 * g and r > 2 * b, (r, g, b)  # red (shaded), not grey
 
 
 def test_hunyuan3d_paint_needs_cuda_unless_geometry_only(hy3dgen, tmp_path):

@@ -184,12 +184,16 @@ class KontextEditor:
         steps, guidance: editing settings.
         device: where it runs.
         offload: ``"none"``, ``"model"`` or ``"sequential"`` CPU offload (CUDA only).
+        auto_resize: let the pipeline resize the input to the nearest of Kontext's training
+            resolutions (diffusers' default; a 1024 x 1024 grid stays 1024 x 1024). ``False``
+            conditions on the grid at its own size. The output has the grid's size (``max_area``
+            is the grid's area; diffusers would otherwise scale every output to 1024 x 1024).
     """
 
     def __init__(self, model: str = "black-forest-labs/FLUX.1-Kontext-dev", steps: int = 28,
-                 guidance: float = 2.5, device: str = "auto", offload: str = "none") -> None:
+                 guidance: float = 2.5, device: str = "auto", offload: str = "none", auto_resize: bool = True) -> None:
         self.model_id, self.steps, self.guidance, self.device = model, steps, guidance, device
-        self.offload = offload
+        self.offload, self.auto_resize = offload, auto_resize
         self._pipe = None
 
     def describe(self) -> dict[str, Any]:
@@ -208,7 +212,7 @@ class KontextEditor:
         gen = torch.Generator(_device(self.device)).manual_seed(seed)
         w, h = image.size
         return self._pipe(image=image, prompt=prompt, guidance_scale=self.guidance, num_inference_steps=self.steps,
-                          height=h, width=w, generator=gen).images[0]
+                          height=h, width=w, max_area=h * w, generator=gen, _auto_resize=self.auto_resize).images[0]
 
 
 class TrellisLifter:
