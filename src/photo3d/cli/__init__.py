@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("train", "photo3d.cli.train"),
     ("eval", "photo3d.cli.eval"),
     ("report", "photo3d.cli.report"),
+    ("doctor", "photo3d.cli.doctor"),
 )
 
 DESCRIPTION = """\

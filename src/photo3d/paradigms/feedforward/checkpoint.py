@@ -199,3 +199,24 @@ def _listing(items: list[str], n: int, sep: str) -> str:
     """The first ``n`` items, then how many more."""
     more = f"{sep}... (+{len(items) - n} more)" if len(items) > n else ""
     return sep.join(items[:n]) + more
+
+
+def locate_weights(path: str | os.PathLike | None = None):
+    """Where TexGaussian's U-Net checkpoint is (nothing loaded): ``path`` (a file or a folder, as
+    :func:`resolve_checkpoint` reads it), else ``PBR_model.safetensors`` of ``ymxbj/TexGaussian``
+    in the Hugging Face cache.
+
+    Returns:
+        A :class:`~photo3d.encoders.registry.WeightsLocation` whose ``where`` is the file.
+    """
+    from photo3d.encoders.registry import WeightsLocation, locate_weights as locate_known
+
+    if path is None:
+        cached = locate_known("texgaussian")
+        if not cached.found:
+            return cached
+        return WeightsLocation("texgaussian", True, str(Path(cached.where) / FILE_NAMES[1]), cached.via, "")
+    try:
+        return WeightsLocation("texgaussian", True, str(resolve_checkpoint(path)), "path", "")
+    except WeightsNotFoundError as exc:
+        return WeightsLocation("texgaussian", False, None, "path", str(exc))

@@ -249,3 +249,28 @@ def load_pretrained(folder: str | os.PathLike, adapter: str | os.PathLike = "", 
     model = MVDiffusionModel(unet, vae, cond, text, shifted_ddpm(dict(sched_cfg), shift_scale, shift_mode),
                              layout, num_views, desc)
     return model.to(device)
+
+
+def locate_weights(folder: str | os.PathLike | None = None, adapter: str | os.PathLike = ""):
+    """Where SDXL + the Step1X-3D adapter are (nothing loaded): ``folder`` (as :func:`find_weights`
+    reads it), else the Hugging Face cache's SDXL base and ``stepfun-ai/Step1X-3D`` snapshots.
+
+    Returns:
+        A :class:`~photo3d.encoders.registry.WeightsLocation`; ``where`` is the folder, or the
+        SDXL snapshot and the adapter file joined by ``" + "`` when found in the cache.
+    """
+    from photo3d.encoders.registry import WeightsLocation, locate_weights as locate_known
+
+    name = "sdxl-base + step1x3d-texture"
+    if folder is not None:
+        try:
+            parts = find_weights(folder, adapter)
+        except WeightsNotFoundError as exc:
+            return WeightsLocation(name, False, None, "path", str(exc))
+        return WeightsLocation(name, True, str(parts["base"]), "path", "")
+    base, ada = locate_known("sdxl-base"), locate_known("step1x3d-texture")
+    if not (base.found and ada.found):
+        missing = [loc.how for loc in (base, ada) if not loc.found]
+        return WeightsLocation(name, False, None, "hub cache",
+                               "; ".join(missing) + " (or pass the folder laid out as this module says)")
+    return WeightsLocation(name, True, f"{base.where} + {Path(ada.where) / ADAPTER_NAMES[1]}", "hub cache", "")
