@@ -21,7 +21,7 @@ PACKAGES = ("photo3d", "photo3d.losses", "photo3d.encoders", "photo3d.render", "
             "photo3d.data", "photo3d.eval", "photo3d.structure", "photo3d.enhance", "photo3d.cameras",
             "photo3d.grid", "photo3d.bake", "photo3d.imaging", "photo3d.io", "photo3d.device", "photo3d.config",
             "photo3d.gaussians", "photo3d.texture", "photo3d.paradigms.feedforward",
-            "photo3d.trellis", "photo3d.paradigms.mvdiffusion")
+            "photo3d.trellis", "photo3d.paradigms.mvdiffusion", "photo3d.doctor")
 
 
 def public_names(module_name: str) -> list[str]:
