@@ -34,6 +34,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "gsplat": ("gsplat", "gsplat"),
     "diffusers": ("diffusers", "diffusers"),
     "peft": ("diffusers", "peft"),
+    "accelerate": ("diffusers", "accelerate"),
     "pyarrow": ("data", "pyarrow"),
     "rembg": ("matting", "rembg"),
     "ocnn": ("texgaussian", "ocnn"),
