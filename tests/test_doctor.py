@@ -123,3 +123,18 @@ def test_readme_table_names_doctors_models_and_commands():
     assert named == set(doctor.MODEL_NAMES)
     commands = {c.strip().strip("`") for row in rows for c in row[2].split(",")}
     assert set(COMMANDS) <= commands
+
+
+def test_doctor_checks_the_folders_commands_take(empty_machine, tmp_path, capsys):
+    sdxl = tmp_path / "mv" / "stable-diffusion-xl-base-1.0"
+    for f in ("unet/config.json", "vae/config.json", "text_encoder_2/config.json"):
+        write_file(sdxl / f)
+    write_file(tmp_path / "mv" / "mvadapter_ig2mv_sdxl.safetensors")
+    assert main(["doctor", "--json", "--mvdiffusion", str(tmp_path / "mv"), "--trellis", str(tmp_path / "none")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    models = {m["model"]: m for m in data["models"]}
+    assert models["SDXL + Step1X-3D adapter"]["where"] == str(sdxl)
+    assert not models["TRELLIS-image-large"]["found"] and "pipeline.json" in models["TRELLIS-image-large"]["how"]
+    assert not {c["command"]: c for c in data["commands"]}["train mvdiffusion"]["standin"]
+    with pytest.raises(ValueError, match="unknown doctor paths"):
+        doctor.diagnose({"flux": "x"})

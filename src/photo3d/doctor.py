@@ -106,11 +106,12 @@ class _Model:
     role: str
     commands: tuple[str, ...]
     standin: str
-    locate: Callable[[], Any]  # -> WeightsLocation (name, found, where, via, how)
+    locate: Callable[..., Any]  # (path=None) -> WeightsLocation (name, found, where, via, how)
+    option: str | None = None  # the key of diagnose(paths=...) / the doctor option that names a local copy
 
 
-def _registry(name: str) -> Callable[[], Any]:
-    def locate():
+def _registry(name: str) -> Callable[..., Any]:
+    def locate(path=None):
         from photo3d.encoders.registry import locate_weights
 
         return locate_weights(name)
@@ -118,38 +119,38 @@ def _registry(name: str) -> Callable[[], Any]:
     return locate
 
 
-def _trellis():
+def _trellis(path=None):
     from photo3d.trellis.weights import locate_weights
 
-    return locate_weights()
+    return locate_weights(path)
 
 
-def _photo3d_trellis():
+def _photo3d_trellis(path=None):
     from photo3d.trellis.weights import locate_photo3d_checkpoint
 
-    return locate_photo3d_checkpoint()
+    return locate_photo3d_checkpoint(path or "photo3d")
 
 
-def _mvdiffusion():
+def _mvdiffusion(path=None):
     from photo3d.paradigms.mvdiffusion.weights import locate_weights
 
-    return locate_weights()
+    return locate_weights(path)
 
 
-def _texgaussian():
+def _texgaussian(path=None):
     from photo3d.paradigms.feedforward.checkpoint import locate_weights
 
-    return locate_weights()
+    return locate_weights(path)
 
 
-def _inception():
+def _inception(path=None):
     from photo3d.encoders.inception import locate_inception
 
     return locate_inception()
 
 
-def _iqa(pyiqa_name: str) -> Callable[[], Any]:
-    def locate():
+def _iqa(pyiqa_name: str) -> Callable[..., Any]:
+    def locate(path=None):
         from photo3d.encoders.registry import WeightsLocation
         from photo3d.eval.metrics.iqa import iqa_unavailable_reason, iqa_weight_files
 
@@ -163,8 +164,8 @@ def _iqa(pyiqa_name: str) -> Callable[[], Any]:
     return locate
 
 
-def _api(what: str) -> Callable[[], Any]:
-    def locate():
+def _api(what: str) -> Callable[..., Any]:
+    def locate(path=None):
         from photo3d.encoders.registry import WeightsLocation
 
         if os.environ.get(API_KEY_ENV):
@@ -192,19 +193,19 @@ MODELS: tuple[_Model, ...] = (
            _api("gpt-image")),
     _Model("TRELLIS-image-large", "image-to-3D; coupled fine-tuning", ("generate", "data build", "train coupled"),
            "TRELLIS with tiny random weights (--weights tiny), the card lifter, or the compact voxel flow",
-           _trellis),
+           _trellis, "trellis"),
     _Model("DINOv2 ViT-L/14 with registers", "TRELLIS's image condition", ("generate", "data build", "train coupled"),
            "the tiny random TRELLIS conditioner", _registry("dinov2-vitl14-reg")),
     _Model("Photo3D TRELLIS stage 2", "Photo3D's fine-tuned SLAT flow + GS decoder", ("generate",),
-           "TRELLIS-image-large's own stage 2", _photo3d_trellis),
+           "TRELLIS-image-large's own stage 2", _photo3d_trellis, "photo3d_trellis"),
     _Model("Hunyuan3D-2", "alternative image-to-3D", ("data build",), "TRELLIS or the card lifter",
            _registry("hunyuan3d-2")),
     _Model("TexGaussian PBR U-Net", "feed-forward texturer", ("train feedforward", "texture"),
-           "the same U-Net at toy size, random (--weights tiny)", _texgaussian),
+           "the same U-Net at toy size, random (--weights tiny)", _texgaussian, "texgaussian"),
     _Model("CLIP ViT-L/14", "feed-forward texturer's text tower", ("train feedforward", "texture"),
            "a tiny random CLIP text tower", _registry("clip-vit-l14")),
     _Model("SDXL + Step1X-3D adapter", "multi-view diffusion texturer", ("train mvdiffusion", "texture"),
-           "a tiny random SDXL-shaped model (--model tiny)", _mvdiffusion),
+           "a tiny random SDXL-shaped model (--model tiny)", _mvdiffusion, "mvdiffusion"),
     _Model("Gemini-2.5", "VLM judge (API)", ("eval",), "judge reported unavailable (the fake server in tests)",
            _api("judge")),
     _Model("MUSIQ", "IQA metric", ("eval",), "reported unavailable", _iqa("musiq")),
@@ -213,13 +214,14 @@ MODELS: tuple[_Model, ...] = (
     _Model("LAION aesthetic", "IQA metric", ("eval",), "reported unavailable", _iqa("laion_aes")),
 )
 MODEL_NAMES = tuple(m.model for m in MODELS)
+PATH_OPTIONS = tuple(m.option for m in MODELS if m.option)  # models whose commands take a weights folder
 
 
-def _check(m: _Model) -> ModelCheck:
+def _check(m: _Model, path: str | None = None) -> ModelCheck:
     from photo3d.errors import Photo3DError
 
     try:
-        loc = m.locate()
+        loc = m.locate(path)
     except Photo3DError as exc:  # a missing package, say: the loader's own one-line reason
         return ModelCheck(m.model, m.role, m.commands, False, None, "-", str(exc), m.standin)
     return ModelCheck(m.model, m.role, m.commands, loc.found, loc.where, loc.via, loc.how, m.standin)
@@ -297,9 +299,19 @@ def _plans(models: dict[str, ModelCheck], backends: dict[str, BackendCheck], key
     ]
 
 
-def diagnose() -> DoctorReport:
-    """The report for this machine (nothing loaded, nothing downloaded)."""
-    models = [_check(m) for m in MODELS]
+def diagnose(paths: dict[str, str] | None = None) -> DoctorReport:
+    """The report for this machine (nothing loaded, nothing downloaded).
+
+    Args:
+        paths: local copies to check for the models a command takes as a folder or file
+            (:data:`PATH_OPTIONS`: ``trellis``, ``photo3d_trellis``, ``texgaussian``,
+            ``mvdiffusion``); the others are looked for where their loaders look.
+    """
+    paths = {k: v for k, v in (paths or {}).items() if v}
+    unknown = sorted(set(paths) - set(PATH_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown doctor paths {unknown}; known: {', '.join(PATH_OPTIONS)}")
+    models = [_check(m, paths.get(m.option)) for m in MODELS]
     backends = check_backends()
     key_set = bool(os.environ.get(API_KEY_ENV))
     api = {"key_env": API_KEY_ENV, "key_set": key_set, "base_url": os.environ.get("OPENAI_BASE_URL") or None}
