@@ -20,7 +20,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from photo3d._optional import is_available
+from photo3d._optional import install_hint, is_available
 
 API_KEY_ENV = "OPENAI_API_KEY"  # the default ``api_key_env`` of the builder, judge and eval suite
 
@@ -252,7 +252,7 @@ def check_backends() -> list[BackendCheck]:
            BackendCheck("nvdiffrast", found["nvdiffrast"],
                         "CUDA rasteriser" if found["nvdiffrast"] else "needs CUDA and nvdiffrast"),
            BackendCheck("gsplat", cuda and is_available("gsplat"),
-                        "CUDA splatting" if is_available("gsplat") else "not installed (photo3d[gsplat]); needs CUDA")]
+                        "CUDA splatting" if is_available("gsplat") else f"not installed ({install_hint('gsplat')}); needs CUDA")]
     for dist, what in (("diffusers", "FLUX, Kontext (>= 0.34), SDXL"), ("accelerate", "FLUX/Kontext CPU offload"),
                        ("transformers", "CLIP, DINO, LLaMA"), ("openai", "API stages, judge"),
                        ("pyiqa", "IQA metrics"), ("rembg", "background removal"), ("hy3dgen", "Hunyuan3D-2"),
