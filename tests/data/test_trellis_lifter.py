@@ -18,7 +18,7 @@ def test_prompt_path_with_the_trellis_lifter(api_key, tmp_path):
         build(config_from_dict({
             "out": str(out), "source": {"prompts": ["a red teapot"]},
             "api": {"base_url": srv.base_url, "backoff_base_s": 0.01},
-            "rewrite": {"model": "fake-llm"}, "text_to_image": {"backend": "openai", "model": "fake-t2i", "size": 64},
+            "rewrite": {"backend": "openai", "model": "fake-llm"}, "text_to_image": {"backend": "openai", "model": "fake-t2i", "size": 64},
             "matting": {"backend": "threshold"}, "image_to_3d": {"backend": "trellis", "model": "tiny", "device": "cpu"},
             "render": {"resolution": 32, "backend": "torch"}, "executor": {"progress": False}}))
     (row,) = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
