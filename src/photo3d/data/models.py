@@ -32,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from photo3d._optional import install_hint, require
+from photo3d._optional import installed_version as _version
 from photo3d.errors import InputError, MissingDependencyError
 
 KONTEXT_MIN_DIFFUSERS = "0.34"  # the release that added FluxKontextPipeline
@@ -42,15 +43,6 @@ def _device(name: str):
     from photo3d.device import resolve_device
 
     return resolve_device(name)
-
-
-def _version(module: str) -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version(module)
-    except Exception:  # noqa: BLE001 - not installed / no metadata
-        return None
 
 
 def _dtype(device):
