@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     p.add_argument("--photo3d-trellis", metavar="DIR", help="Photo3D's fine-tuned TRELLIS folder (--checkpoint DIR)")
     p.add_argument("--texgaussian", metavar="PATH", help="a TexGaussian checkpoint file or folder (feedforward --weights)")
     p.add_argument("--mvdiffusion", metavar="DIR", help="an SDXL + Step1X-3D adapter folder (mvdiffusion --model DIR)")
-    p.set_defaults(_run=run)
+    p.set_defaults(_run=run, _outputs=None)  # reads only
 
 
 def run(args: argparse.Namespace) -> int:
