@@ -138,3 +138,11 @@ def test_doctor_checks_the_folders_commands_take(empty_machine, tmp_path, capsys
     assert not {c["command"]: c for c in data["commands"]}["train mvdiffusion"]["standin"]
     with pytest.raises(ValueError, match="unknown doctor paths"):
         doctor.diagnose({"flux": "x"})
+
+
+def test_a_damaged_pipeline_json_is_reported_not_raised(tmp_path):
+    from photo3d.trellis.weights import locate_weights
+
+    write_file(tmp_path / "t" / "pipeline.json", b'{"args": ')
+    found = locate_weights(tmp_path / "t")
+    assert not found.found and "pipeline.json" in found.how and "\n" not in found.how

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from photo3d._optional import require
-from photo3d.errors import CheckpointMismatchError, WeightsNotFoundError
+from photo3d.errors import CheckpointMismatchError, Photo3DError, WeightsNotFoundError
 from photo3d.io import atomic_write_bytes, atomic_write_json, read_json
 from photo3d.trellis.presets import DINOV2, NETWORK_KEYS, SAMPLERS, SLAT_NORMALIZATION, preset
 
@@ -293,7 +293,7 @@ def locate_weights(folder: str | os.PathLike | None = None):
         via = "path"
     try:
         read_pipeline(folder)
-    except WeightsNotFoundError as exc:
+    except Photo3DError as exc:  # missing files, or a damaged pipeline.json (one line either way)
         return WeightsLocation("trellis-image-large", False, None, via, str(exc))
     return WeightsLocation("trellis-image-large", True, str(folder), via, "")
 
