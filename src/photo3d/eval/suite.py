@@ -30,6 +30,7 @@ DEFAULT_METRICS = (
     "ssim",
     "lpips",
     "hf_energy_ratio",
+    "speckle_ratio",
     "silhouette_iou",
     "edge_f",
     "judge",

@@ -3,7 +3,7 @@ dataset builder use.
 
 Per-item metrics (:class:`Metric`): ``clip_image``, ``clip_text`` (CLIP, local weights),
 ``musiq``, ``maniqa``, ``nima``, ``aesthetic`` (pyiqa, local weights), and the paired-view metrics
-of :mod:`.paired` (``psnr``, ``ssim``, ``lpips``, ``hf_energy_ratio``, ``silhouette_iou``,
+of :mod:`.paired` (``psnr``, ``ssim``, ``lpips``, ``hf_energy_ratio``, ``speckle_ratio``, ``silhouette_iou``,
 ``edge_f``: rig views vs ground-truth views). Set metrics: ``fid``, ``kid`` (Inception features,
 :mod:`.distribution`). The pairwise VLM judge lives in :mod:`photo3d.eval.judge`.
 

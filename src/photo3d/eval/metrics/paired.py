@@ -25,7 +25,7 @@ import torch
 
 from photo3d._optional import is_available, require
 from photo3d.eval.metrics.base import EvalItem, Metric, unavailable
-from photo3d.eval.metrics.detail import HF_DEF, hf_energy_ratio
+from photo3d.eval.metrics.detail import HF_DEF, SPECKLE_DEF, hf_energy_ratio, speckle_ratio
 from photo3d.eval.metrics.fidelity import (
     LPIPS_DEF,
     PSNR_DEF,
@@ -79,6 +79,7 @@ PAIRED_METRICS: dict[str, PairedMetric] = {m.name: m for m in (
     PairedMetric("lpips", LPIPS_DEF, False, lambda p, t, m: lpips(p, t), "lpips AlexNet v0.1",
                  availability=lpips_unavailable_reason),
     PairedMetric("hf_energy_ratio", HF_DEF, None, hf_energy_ratio),
+    PairedMetric("speckle_ratio", SPECKLE_DEF, False, speckle_ratio),
     PairedMetric("silhouette_iou", IOU_DEF, True, lambda p, t, m: structure_scores(t, p)["iou"]),
     PairedMetric("edge_f", EDGE_DEF, True, lambda p, t, m: structure_scores(t, p)["edge_f"],
                  "none (closed form, Sobel)"),
