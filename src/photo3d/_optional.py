@@ -38,6 +38,7 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pyarrow": ("data", "pyarrow"),
     "rembg": ("matting", "rembg"),
     "ocnn": ("texgaussian", "ocnn"),
+    "cv2": ("flow", "opencv-python-headless"),
 }
 # top-level module -> how to install it (not on PyPI, or needs a build of its own)
 MANUAL: dict[str, str] = {
