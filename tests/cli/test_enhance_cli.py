@@ -14,7 +14,7 @@ _spec = importlib.util.spec_from_file_location(
     "enhance_cube_asset", Path(__file__).resolve().parents[1] / "enhance" / "cube_asset.py")
 _cube = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_cube)
-cube_texture, write_cube = _cube.cube_texture, _cube.write_cube
+cube_texture, write_cube, edited_texture = _cube.cube_texture, _cube.write_cube, _cube.edited_texture
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def cube(tmp_path) -> tuple[Path, Path]:
     from photo3d.render import render_grid
 
     asset = write_cube(tmp_path / "cube.glb", cube_texture(0))
-    other = write_cube(tmp_path / "other.glb", cube_texture(1))
-    grid = save_image(tmp_path / "ref.png", render_grid(load_asset(other), 48))
+    edited = write_cube(tmp_path / "edited.glb", edited_texture(cube_texture(0)))
+    grid = save_image(tmp_path / "ref.png", render_grid(load_asset(edited), 48))
     return asset, grid
 
 

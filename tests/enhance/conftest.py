@@ -16,7 +16,7 @@ def _load_helpers():
 
 
 cube_asset = _load_helpers()
-cube_texture, write_cube = cube_asset.cube_texture, cube_asset.write_cube
+cube_texture, write_cube, edited_texture = cube_asset.cube_texture, cube_asset.write_cube, cube_asset.edited_texture
 
 
 @pytest.fixture
@@ -25,13 +25,21 @@ def cube_path(tmp_path) -> Path:
     return write_cube(tmp_path / "cube.glb", cube_texture(0))
 
 
-@pytest.fixture
-def cube_grid(tmp_path, cube_path) -> Path:
-    """An aligned reference: the rig grid of a cube with a *different* texture, 64 px views."""
+def _grid(tmp_path, name: str, texture) -> Path:
+    from photo3d.assets import load_asset
     from photo3d.io import save_image
     from photo3d.render import render_grid
 
-    from photo3d.assets import load_asset
+    return save_image(tmp_path / f"{name}.png", render_grid(load_asset(write_cube(tmp_path / f"{name}.glb", texture)), 64))
 
-    other = write_cube(tmp_path / "other.glb", cube_texture(1))
-    return save_image(tmp_path / "ref.png", render_grid(load_asset(other), 64))
+
+@pytest.fixture
+def cube_grid(tmp_path, cube_path) -> Path:
+    """An aligned "edit" of the cube (same structure, more contrast, shifted colour), 64 px views."""
+    return _grid(tmp_path, "edited", edited_texture(cube_texture(0)))
+
+
+@pytest.fixture
+def other_grid(tmp_path, cube_path) -> Path:
+    """The rig grid of a cube with a *different* random texture (no structure in common)."""
+    return _grid(tmp_path, "other", cube_texture(1))

@@ -47,6 +47,12 @@ def cube_texture(seed: int = 0, smooth: bool = False) -> np.ndarray:
     return tex.astype(np.uint8)
 
 
+def edited_texture(texture: np.ndarray) -> np.ndarray:
+    """An "edit" of a cube texture that keeps its structure: more contrast and a colour shift."""
+    out = (texture.astype(np.float32) - 128.0) * 1.4 + 128.0 + np.array([10.0, -5.0, 0.0])
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def write_cube(path: Path, texture: np.ndarray) -> Path:
     from photo3d.assets import Asset, export_glb
 

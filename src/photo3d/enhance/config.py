@@ -6,7 +6,7 @@ Every field is one ``--kebab-case`` option of ``photo3d enhance`` and one key of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from photo3d.config import TypedConfig
@@ -14,16 +14,24 @@ from photo3d.encoders.selection import EncoderPref
 from photo3d.errors import InputError
 from photo3d.imaging.tone import ToneMode
 
-LossName = Literal["real", "adapt", "match", "l1", "l2"]
+LossName = Literal["hybrid", "real", "adapt", "match", "l1", "l2"]
+Registration = Literal["auto", "on", "off"]
+OptimizerName = Literal["level-adam", "adam"]
+
+# automatic settings (None): the rig's 512 px on a GPU; a 2-core CPU gets a quarter of the pixels
+GPU_RESOLUTION, GPU_STEPS = 512, 150
+CPU_RESOLUTION, CPU_STEPS = 256, 60
 
 
 @dataclass
 class EnhanceConfig(TypedConfig):
     """How one asset's base-colour texture is optimised against edited reference views."""
 
-    steps: int = field(default=150, metadata={"help": "optimisation steps"})
-    resolution: int = field(default=512, metadata={
-        "help": "render / reference resolution in pixels (512 = the rig; 256 is ~4x faster on CPU)"})
+    steps: int | None = field(default=None, metadata={
+        "help": f"optimisation steps (default: {GPU_STEPS} on a GPU, {CPU_STEPS} on a CPU)"})
+    resolution: int | None = field(default=None, metadata={
+        "help": f"render / reference resolution in pixels (default: {GPU_RESOLUTION} = the rig's on a GPU, "
+                f"{CPU_RESOLUTION} on a CPU, ~4x cheaper)"})
     texture_size: int = field(default=0, metadata={
         "help": "optimised texture size in texels (0 = the asset's own, capped at 2048)"})
     pyramid_levels: int = field(default=5, metadata={
@@ -33,12 +41,29 @@ class EnhanceConfig(TypedConfig):
                 "views can see; avoids speckle)"})
     ssaa: int = field(default=1, metadata={
         "help": "supersampling of the optimisation renders (2 = anti-aliased, 4x shading cost)"})
-    lr: float = field(default=0.01, metadata={"help": "Adam learning rate (texture values in [0, 1])"})
-    loss: LossName = field(default="real", metadata={
-        "help": "objective: L_real (paper), one of its terms, or a pixel loss (ablations)"})
+    lr: float = field(default=0.01, metadata={"help": "learning rate: the step of a typical texel per step "
+                                                      "(texture values in [0, 1])"})
+    optimizer: OptimizerName = field(default="level-adam", metadata={
+        "help": "level-adam: Adam with one second moment per pyramid level, so texels move in proportion "
+                "to their gradient (no speckle); adam: plain per-texel Adam"})
+    loss: LossName = field(default="hybrid", metadata={
+        "help": "objective: hybrid (registered pixel term + L_real, the default), real (the paper's L_real "
+                "alone), adapt / match (one term of it), l1 / l2 (pixel losses); the last five are ablations"})
+    registration: Registration = field(default="auto", metadata={
+        "help": "warp each reference into the render's frame by optical flow (OpenCV DIS) and weight pixels "
+                "by its confidence; auto = on for hybrid, off for the ablation arms (as in the paper)"})
+    register_every: int = field(default=20, metadata={
+        "help": "re-register the references against the current renders every N steps (0 = only at the start)"})
+    pixel_weight: float = field(default=1.0, metadata={
+        "help": "hybrid: weight of the confidence-weighted L1 term on the registered references"})
+    real_weight: float = field(default=0.1, metadata={"help": "hybrid: weight of L_real"})
     lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
     lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match in L_real"})
     n_crops: int = field(default=6, metadata={"help": "random crops per view for L_adapt (paper code 6)"})
+    crop_scale_min: float = field(default=0.4, metadata={"help": "smallest L_adapt crop side, fraction of the view"})
+    crop_scale_max: float = field(default=1.0, metadata={"help": "largest L_adapt crop side, fraction of the view"})
+    adapt_size: int = field(default=0, metadata={
+        "help": "side L_adapt crops are resized to (0 = the encoder's input size: 224 CLIP, 299 Inception)"})
     match_size: int = field(default=0, metadata={
         "help": "side views are resized to for L_match (0 = 2x the resolution: 1024 at 512 px, as the paper)"})
     anchor_weight: float = field(default=0.05, metadata={
@@ -64,10 +89,12 @@ class EnhanceConfig(TypedConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.steps < 0:
-            raise InputError(f"steps must be >= 0, got {self.steps}")
-        if self.resolution < 16:
+        if self.resolution is not None and self.resolution < 16:
             raise InputError(f"resolution must be >= 16 pixels, got {self.resolution}")
+        if self.register_every < 0:
+            raise InputError(f"register_every must be >= 0, got {self.register_every}")
+        if self.steps is not None and self.steps < 0:
+            raise InputError(f"steps must be >= 0, got {self.steps}")
         if self.pyramid_levels < 1:
             raise InputError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
         if self.texture_size < 0:
@@ -76,5 +103,17 @@ class EnhanceConfig(TypedConfig):
     @property
     def effective_match_size(self) -> int:
         """L_match input side: ``match_size`` or twice the render resolution."""
-        return self.match_size or 2 * self.resolution
+        return self.match_size or 2 * (self.resolution or GPU_RESOLUTION)
+
+    @property
+    def registered(self) -> bool:
+        """Whether references are registered (``auto``: for the hybrid objective only)."""
+        return self.registration == "on" or (self.registration == "auto" and self.loss == "hybrid")
+
+    def resolved(self, device_type: str) -> EnhanceConfig:
+        """A copy with the automatic (``None``) settings chosen for ``device_type`` (``"cuda"`` / ``"cpu"``)."""
+        gpu = device_type == "cuda"
+        steps = self.steps if self.steps is not None else (GPU_STEPS if gpu else CPU_STEPS)
+        res = self.resolution if self.resolution is not None else (GPU_RESOLUTION if gpu else CPU_RESOLUTION)
+        return replace(self, steps=steps, resolution=res)
 

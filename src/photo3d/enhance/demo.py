@@ -46,6 +46,36 @@ class DemoInputs:
     original: Path
 
 
+def degraded_asset(original: str | Path, path: Path,
+                   degradation: PlasticDegradation = PlasticDegradation()) -> Path:
+    """Write ``original`` with every base-colour texture made "plastic" (:func:`plastic_degrade`)."""
+    from photo3d.assets import export_glb, load_asset
+    from photo3d.io import texture_to_tensor, to_uint8
+
+    asset = load_asset(original)
+    degraded = {}
+    for m, mat in enumerate(asset.mesh.materials):
+        if mat.base_color_texture is not None:
+            degraded[m] = to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture), degradation))
+    if not degraded:
+        raise ValueError(f"{original}: has no base-colour texture to degrade")
+    return export_glb(asset, path, degraded)
+
+
+def drifted_grid(original: str | Path, path: Path, resolution: int, drift: EditorDrift = EditorDrift(),
+                 seed: int = 0) -> Path:
+    """Write the rig grid of ``original`` (anti-aliased, as an editor would receive it) after
+    :func:`editor_drift`: the "edited" reference."""
+    from photo3d.assets import load_asset
+    from photo3d.enhance.record import eval_ssaa
+    from photo3d.grid import compose_grid, split_grid
+    from photo3d.render import render_grid
+
+    with torch.no_grad():
+        views = split_grid(render_grid(load_asset(original), resolution, ssaa=eval_ssaa(resolution)))
+    return save_image(path, compose_grid(editor_drift(views, drift, seed=seed)))
+
+
 def build_demo_inputs(original: str | Path, out_dir: Path, resolution: int, seed: int = 0,
                       degradation: PlasticDegradation = PlasticDegradation(),
                       drift: EditorDrift = EditorDrift()) -> DemoInputs:
@@ -61,24 +91,8 @@ def build_demo_inputs(original: str | Path, out_dir: Path, resolution: int, seed
     Returns:
         :class:`DemoInputs`.
     """
-    from photo3d.assets import export_glb, load_asset
-    from photo3d.enhance.record import eval_ssaa
-    from photo3d.grid import compose_grid, split_grid
-    from photo3d.io import texture_to_tensor, to_uint8
-    from photo3d.render import render_grid
-
-    asset = load_asset(original)
-    degraded = {}
-    for m, mat in enumerate(asset.mesh.materials):
-        if mat.base_color_texture is not None:
-            degraded[m] = to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture), degradation))
-    if not degraded:
-        raise ValueError(f"{original}: has no base-colour texture to degrade")
-    generated = export_glb(asset, out_dir / "generated.glb", degraded)
-    with torch.no_grad():  # a clean, anti-aliased render of the original, as an editor would receive
-        views = split_grid(render_grid(asset, resolution, ssaa=eval_ssaa(resolution)))
-    edited = editor_drift(views, drift, seed=seed)
-    reference = save_image(out_dir / "reference_grid.png", compose_grid(edited))
+    generated = degraded_asset(original, out_dir / "generated.glb", degradation)
+    reference = drifted_grid(original, out_dir / "reference_grid.png", resolution, drift, seed)
     return DemoInputs(generated, reference, Path(original))
 
 

@@ -7,11 +7,16 @@ The asset's geometry is fixed; only base-colour textures change. One run:
 2. rasterise the reference cameras once (:class:`~photo3d.enhance.views.FixedViews`);
 3. splat the references' UV coverage into a texel visibility mask per material;
 4. tone-match the references to the current renders (``tone_match``);
-5. optimise a Laplacian-pyramid texture per textured material with Adam on
-   ``L_real + anchor_weight * |texture - original|_1``, re-shading the cached views each step;
-   the pyramid's finest level is band-limited to the detail the views resolve
-   (:func:`~photo3d.enhance.texture.finest_level`, ``band_limit``);
-6. keep unseen texels at their original values and write the outputs
+5. register them (``registration``; on for the hybrid default): optical flow warps every
+   reference into its render's frame, with a per-pixel confidence; failed views (mirrored
+   edits, folding or inconsistent flow) are dropped and the run says so
+   (:mod:`photo3d.enhance.registration`);
+6. optimise a Laplacian-pyramid texture per textured material with Adam on the objective
+   (:mod:`photo3d.enhance.objective`) ``+ anchor_weight * |texture - original|_1``, re-shading the
+   cached views each step and re-registering against the current renders every
+   ``register_every`` steps; the pyramid's finest level is band-limited to the detail the views
+   resolve (:func:`~photo3d.enhance.texture.finest_level`, ``band_limit``);
+7. keep unseen texels at their original values and write the outputs
    (:func:`photo3d.enhance.record.write_outputs`).
 
 Before step 5 the reference views are checked against the renders of the asset at their cameras
@@ -38,18 +43,21 @@ from typing import Callable
 import numpy as np
 import torch
 
+from photo3d._optional import is_available
 from photo3d.device import resolve_device
 from photo3d.encoders.selection import encoder_record
 from photo3d.enhance.config import EnhanceConfig
-from photo3d.enhance.objective import build_objective
-from photo3d.enhance.optimise import LoopResult, optimise
+from photo3d.enhance.objective import build_objective, pack_targets
+from photo3d.enhance.optimise import LoopResult, current_textures, optimise
 from photo3d.enhance.record import EnhanceResult, write_outputs
 from photo3d.enhance.reference_check import verify_references
 from photo3d.enhance.references import References, load_references
+from photo3d.enhance.registration import Registration, register
 from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
+from photo3d.enhance.timing import StepTimer
 from photo3d.enhance.views import FixedViews
 from photo3d.enhance.visibility import sample_spacing, texel_visibility
-from photo3d.errors import Photo3DError
+from photo3d.errors import MissingDependencyError, Photo3DError
 from photo3d.imaging.resample import resize
 from photo3d.imaging.tone import match_tone
 from photo3d.io.output import open_output
@@ -72,6 +80,19 @@ class Prepared:
     targets: torch.Tensor  # [N, 3, H, W] tone-matched references
     notes: list[str]
     device: torch.device
+    alpha: torch.Tensor | None = None  # [N, 1, H, W] coverage of the reference views
+    registrations: list[tuple[int, Registration]] = field(default_factory=list)  # (step, result) per pass
+    # what the objective compares with: [N, 3, H, W] references, or [N, 4, H, W] registered references +
+    # confidence (objective.pack_targets); re-registration updates it in place
+    loss_targets: torch.Tensor | None = None
+    seconds_registration: float = 0.0
+
+    @property
+    def active_views(self) -> list[int]:
+        """Views the objective uses: all, minus those the first registration dropped."""
+        if not self.registrations:
+            return list(range(len(self.targets)))
+        return [v.view for v in self.registrations[0][1].views if v.status == "ok"]
 
 
 def load_for_enhance(asset_path: str | Path, texture_size: int = 0):
@@ -103,8 +124,8 @@ def load_for_enhance(asset_path: str | Path, texture_size: int = 0):
 
 
 def prepare(asset, references: References, config: EnhanceConfig, device: torch.device,
-            notes: list[str] | None = None) -> Prepared:
-    """Rasterise, splat visibility, tone-match: the fixed part of a run."""
+            notes: list[str] | None = None, log: Callable[[str], None] | None = None) -> Prepared:
+    """Rasterise, splat visibility, tone-match, register: the fixed part of a run."""
     from photo3d.render import MeshTensors
 
     notes = list(notes or [])
@@ -140,7 +161,61 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
     if coverage < 0.01:
         raise Photo3DError(f"{asset.source}: the object covers {coverage:.1%} of the reference views; check that "
                            "the cameras look at it (world frame: Z up, object in [-0.5, 0.5]^3)")
-    return Prepared(asset, references, views, originals, masks, finest, out.rgb, targets, notes, device)
+    prep = Prepared(asset, references, views, originals, masks, finest, out.rgb, targets, notes, device,
+                    alpha=out.alpha.detach())
+    prep.loss_targets = targets
+    if use_registration(config, notes):
+        update_registration(prep, out.rgb, 0, log)
+    return prep
+
+
+def use_registration(config: EnhanceConfig, notes: list[str]) -> bool:
+    """Whether this run registers its references (``auto`` falls back to off without OpenCV)."""
+    if not config.registered:
+        return False
+    if is_available("cv2"):
+        return True
+    if config.registration == "on":
+        raise MissingDependencyError("--registration on needs OpenCV (cv2) but it is not installed; install it "
+                                     "with: pip install 'photo3d[flow]'")
+    notes.append("registration off: OpenCV (cv2) is not installed (pip install 'photo3d[flow]'); the pixel "
+                 "term compares unregistered references")
+    return False
+
+
+def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: Callable[[str], None] | None) -> None:
+    """Register the tone-matched references to ``renders`` and update ``prep.loss_targets`` in place.
+
+    The first pass decides which views take part (failed views are dropped for the whole run).
+    Later passes refine the alignment against the improved renders; a view whose new alignment
+    fails its checks keeps its previous one (the reference did not change, the render did).
+    """
+    say = log or (lambda _m: None)
+    reg = register(renders, prep.targets, prep.alpha > 0.5)
+    prep.seconds_registration += reg.seconds
+    if not prep.registrations:
+        prep.registrations.append((step, reg))
+        for msg in reg.messages():
+            say(msg)
+        ok = [v for v in reg.views if v.status == "ok"]
+        if not ok:
+            raise Photo3DError(f"{prep.references.files[0] if prep.references.files else 'reference'}: no view could "
+                               "be registered to the renders (every view failed its alignment checks, see above); "
+                               "check that the views match the asset and the rig layout, or rerun with "
+                               "--registration off")
+        prep.loss_targets = pack_targets(reg.warped, reg.confidence)
+        say(f"registration: {len(ok)}/{len(reg.views)} views aligned, mean flow "
+            f"{sum(v.flow_px for v in ok) / len(ok):.1f}px, confidence "
+            + " ".join(f"{v.confidence:.2f}" for v in reg.views) + f" ({reg.seconds:.1f}s)")
+        return
+    prep.registrations.append((step, reg))
+    for v in reg.views:
+        if v.view not in prep.active_views:
+            continue  # dropped by the first pass
+        if v.status == "ok":
+            prep.loss_targets[v.view] = pack_targets(reg.warped[v.view:v.view + 1], reg.confidence[v.view:v.view + 1])[0]
+        else:
+            say(f"registration (step {step}): view {v.view} keeps its previous alignment ({v.reason})")
 
 
 def _resize_texture(tex: torch.Tensor, size: int) -> torch.Tensor:
@@ -153,9 +228,14 @@ def _resize_texture(tex: torch.Tensor, size: int) -> torch.Tensor:
     return resize(tex[None], (nh, nw))[0]
 
 
+def needs_encoders(config: EnhanceConfig) -> bool:
+    """False for objectives made of pixel terms only."""
+    return not (config.loss in ("l1", "l2") or (config.loss == "hybrid" and config.real_weight == 0))
+
+
 def load_loss_encoders(config: EnhanceConfig, device: torch.device):
     """``((adapt, match), record)`` for ``config.encoders``; ``(None, record)`` for pixel losses."""
-    if config.loss in ("l1", "l2"):
+    if not needs_encoders(config):
         return None, {"adapt": None, "match": None, "standin": False, "reason": f"pixel loss {config.loss}"}
     from photo3d.encoders import default_encoders
 
@@ -179,15 +259,27 @@ def describe_encoders(record: dict) -> str:
     return f"encoders: {names} (the paper's encoders)"
 
 
-def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Callable | None = None):
+def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Callable | None = None,
+                 log: Callable[[str], None] | None = None):
     """Optimise; returns ``(final textures {m: [C,H,W]}, LoopResult, loss config)``."""
+    config = config.resolved(prep.device.type)
     torch.manual_seed(config.seed)
-    objective, loss_cfg = build_objective(config, encoders)
+    timer = StepTimer(prep.device)
+    registered = bool(prep.registrations)
+    objective, loss_cfg = build_objective(config, encoders, timer, registered)
     params = {m: LaplacianTexture(t, config.pyramid_levels, prep.finest.get(m, 0)).to(prep.device)
               for m, t in prep.originals.items()}
-    loop: LoopResult = optimise(prep.views, params, prep.targets, objective, config.steps, lr=config.lr,
+
+    def reregister(step: int, params: dict[int, LaplacianTexture]) -> None:
+        with torch.no_grad():
+            renders = prep.views.render(current_textures(params, prep.views.mesh.num_materials)).rgb
+        update_registration(prep, renders, step, log)
+
+    loop: LoopResult = optimise(prep.views, params, prep.loss_targets, objective, config.steps, lr=config.lr,
                                 anchor_weight=config.anchor_weight, views_per_step=config.views_per_step,
-                                seed=config.seed, progress=config.progress, on_step=on_step)
+                                seed=config.seed, progress=config.progress, on_step=on_step,
+                                active_views=prep.active_views, refresh=reregister if registered else None,
+                                refresh_every=config.register_every, timer=timer, optimizer=config.optimizer)
     with torch.no_grad():
         final = {m: blend_seen(p(), prep.originals[m], prep.masks[m]) for m, p in params.items()}
     return final, loop, loss_cfg
@@ -249,14 +341,15 @@ def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, c
         from photo3d.eval.metrics.paired import require_paired
 
         require_paired(DETAIL_METRICS, "held-out metrics against --ground-truth")
+    config = config.resolved(device.type)
     references = load_references(reference, config.resolution, cameras)
     asset, notes = load_for_enhance(asset_path, config.texture_size)
     ground_truth = load_ground_truth(ground_truth, asset)
     for note in notes:
         say(f"note: {note}")
-    prep = prepare(asset, references, config, device, notes)
+    prep = prepare(asset, references, config, device, notes, say)
     check = verify_references(prep.before, references, str(reference), config.force)
-    if encoders is not None and config.loss in ("l1", "l2"):
+    if encoders is not None and not needs_encoders(config):
         enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
     elif encoders is not None:
         enc_record = encoder_record(*encoders, "given by the caller")
@@ -264,11 +357,13 @@ def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, c
         encoders, enc_record = load_loss_encoders(config, device)
     say(describe_encoders(enc_record))
     say(f"device: {device}; {len(references.cameras)} reference views at {references.cameras.width}px; "
-        f"{config.steps} steps of loss {config.loss}")
+        f"{config.steps} steps of loss {config.loss}, registration {'on' if prep.registrations else 'off'}")
     t_setup = time.perf_counter() - t0
-    final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step)
+    final, loop, loss_cfg = run_prepared(prep, config, encoders, on_step, say)
     timing = {"setup_s": round(t_setup, 2), "optimise_s": round(loop.seconds, 2),
-              "s_per_step": round(loop.seconds / max(loop.steps, 1), 3)}
+              "s_per_step": round(loop.seconds / max(loop.steps, 1), 3), "per_step": loop.timing,
+              "registration_s": round(prep.seconds_registration, 2)}
+    say(f"seconds per step: {loop.timing and ' '.join(f'{k} {v:.2f}' for k, v in loop.timing.items())}")
     return write_outputs(Path(out_dir), prep, final, loop, config, enc_record, loss_cfg, timing, t0,
                          ground_truth=ground_truth, encoders=encoders, log=say, reference_check=check)
 

@@ -6,7 +6,8 @@ OUTDIR after a finished run::
     grid_before.png         rig 2x2 grid of the input asset
     grid_after.png          rig 2x2 grid of the enhanced asset
     grid_reference.png      the reference views as used (resized; before tone matching)
-    grid_target.png         the reference views after tone matching (what the loss saw)
+    grid_target.png         the reference views after tone matching and registration (what the loss saw)
+    grid_confidence.png     per-pixel registration confidence (white = trusted; when registered)
     turntable_before.png    held-out views (yaw 45/135/225/315 x pitch -20/+20), 2x4 tiles
     turntable_after.png
     turntable.gif           a full turn, before | after side by side
@@ -113,10 +114,15 @@ def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: Loo
     after, _ = render_with(prep, rig, final)
     files["grid_before"] = save_image(out_dir / "grid_before.png", compose_grid(before))
     files["grid_after"] = save_image(out_dir / "grid_after.png", compose_grid(after))
-    refs, targets = prep.references.views.cpu(), prep.targets.cpu()
+    refs = prep.references.views.cpu()
+    targets = (prep.loss_targets if prep.loss_targets is not None else prep.targets)[:, :3].detach().cpu()
     is_rig = prep.references.kind == "grid"
-    files["grid_reference"] = save_image(out_dir / "grid_reference.png", compose_grid(refs) if is_rig else tile(refs))
-    files["grid_target"] = save_image(out_dir / "grid_target.png", compose_grid(targets) if is_rig else tile(targets))
+    layout = compose_grid if is_rig else tile
+    files["grid_reference"] = save_image(out_dir / "grid_reference.png", layout(refs))
+    files["grid_target"] = save_image(out_dir / "grid_target.png", layout(targets))
+    if prep.registrations:
+        conf = prep.loss_targets[:, 3:4].detach().cpu().expand(-1, 3, -1, -1)
+        files["grid_confidence"] = save_image(out_dir / "grid_confidence.png", layout(conf))
     for i, (m, tex) in enumerate(sorted(textures.items())):
         name = "texture_after" if i == 0 else f"texture_after_{m}"
         files[name] = save_image(out_dir / f"{name}.png", tex)
@@ -153,6 +159,7 @@ def write_outputs(out_dir: Path, prep, final: dict[int, torch.Tensor], loop: Loo
         "steps_done": loop.steps,
         "losses": loop.history,
         "notes": prep.notes,
+        "registration": registration_record(prep),
         "heldout_metrics": heldout,
         "versions": versions(),
         "files": {k: v.name for k, v in files.items()},
@@ -211,6 +218,21 @@ def metric_encoder(encoders, device, log: Callable[[str], None]):
     except Photo3DError as exc:
         log(f"note: no Inception distance ({exc})")
         return None
+
+
+def registration_record(prep) -> dict:
+    """Per-pass, per-view alignment results (residual, confidence, fold fraction, status)."""
+    if not prep.registrations:
+        return {"enabled": False}
+    last = prep.registrations[-1][1]
+    return {
+        "enabled": True,
+        "method": "OpenCV DIS optical flow (MEDIUM) on local-contrast-normalised luminance, forward-backward "
+                  "confidence",
+        "dropped_views": [v.view for v in last.views if v.status != "ok"],
+        "passes": [{"step": step, "seconds": round(reg.seconds, 3), "views": reg.to_record()}
+                   for step, reg in prep.registrations],
+    }
 
 
 def _asset_record(prep) -> dict:

@@ -42,6 +42,8 @@ import torch
 import torch.nn.functional as F
 
 from photo3d._optional import require
+from photo3d.imaging.color import luminance
+from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 
 STRUCTURE_SIGMA = 6.0  # px at 512 px: local contrast normalisation window
 STRUCTURE_SIGMA_MIN = 2.5  # px: below this the normalised image is mostly noise
@@ -127,7 +129,7 @@ def structure_images(images: torch.Tensor) -> np.ndarray:
         ``[N, H, W]`` uint8 (128 = the local mean, +-127 = +-3 local standard deviations).
     """
     cv2 = require("cv2", "registration of reference views")
-    lum = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).detach().float().cpu().numpy()
+    lum = luminance(images.detach().float())[:, 0].cpu().numpy()
     sigma = max(STRUCTURE_SIGMA * images.shape[-1] / 512.0, STRUCTURE_SIGMA_MIN)
     out = np.empty(lum.shape, np.uint8)
     for i, g in enumerate(lum):
@@ -217,18 +219,16 @@ def register(
         reference: ``[N, 3, H, W]`` (tone-matched) edited views in [0, 1] on white.
         render_mask: ``[N, 1, H, W]`` bool foreground of the renders.
         reference_mask: ``[N, 1, H, W]`` bool foreground of the references (default: not
-            near-white, :func:`photo3d.enhance.tone.foreground_mask`).
+            near-white, :func:`photo3d.imaging.masks.foreground_mask`).
         check_mirror: also register the flipped references to detect mirrored edits.
 
     Returns:
         :class:`Registration` on ``reference``'s device.
     """
-    from photo3d.enhance.tone import foreground_mask
-
     t0 = time.perf_counter()
     n, _, h, w = reference.shape
     dev = reference.device
-    ref_mask = foreground_mask(reference) if reference_mask is None else reference_mask.bool()
+    ref_mask = foreground_mask(reference, WHITE_TOLERANCE) if reference_mask is None else reference_mask.bool()
     s_render, s_ref = structure_images(render), structure_images(reference)
     rmask = render_mask.bool()[:, 0].cpu().numpy()
     fg_ref_all = ref_mask[:, 0].float().cpu().numpy()

@@ -68,16 +68,18 @@ class LaplacianTexture(nn.Module):
         return len(self.deltas)
 
     def residual(self) -> torch.Tensor:
-        """``[3, H, W]`` sum of the upsampled residual levels."""
+        """``[3, H, W]`` sum of the upsampled residual levels.
+
+        Reconstructed coarse to fine like a Laplacian pyramid: the running sum is upsampled
+        (bilinear, not nearest, so coarse updates stay smooth and print no blocks) to the next
+        finer level's size and that level is added; only the last upsampling reaches the full
+        texture size, so a step costs ~1.3 full-size passes instead of one per level.
+        """
         _, h, w = self.original.shape
-        total = torch.zeros(1, 3, h, w, device=self.original.device)
-        for delta in self.deltas:
-            # bilinear (not nearest) so coarse updates stay smooth and do not print blocks
-            if delta.shape[-2:] == (h, w):
-                total = total + delta
-            else:
-                total = total + F.interpolate(delta, size=(h, w), mode="bilinear", align_corners=False)
-        return total[0]
+        total = None
+        for delta in reversed(self.deltas):  # coarse -> fine
+            total = delta if total is None else _upsample(total, delta.shape[-2:]) + delta
+        return _upsample(total, (h, w))[0]
 
     def forward(self) -> torch.Tensor:
         """``[C, H, W]`` current texture in [0, 1]."""
@@ -86,6 +88,13 @@ class LaplacianTexture(nn.Module):
         if self.original.shape[0] == 4:
             return torch.cat([rgb, self.original[3:]], dim=0)
         return rgb
+
+
+def _upsample(x: torch.Tensor, size) -> torch.Tensor:
+    """Bilinear resize of ``[1, C, h, w]`` to ``size`` (a no-op at that size)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
 
 
 def blend_seen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
