@@ -138,6 +138,7 @@ def save_picture(path: Path, inputs: dict[str, Path], runs: dict[str, dict[str, 
     from PIL import Image, ImageDraw
 
     from photo3d.io import atomic_write_bytes
+    from photo3d.io.images import open_pil
 
     cols = ["reference", "before", *arms]
     label_h = 16
@@ -148,7 +149,7 @@ def save_picture(path: Path, inputs: dict[str, Path], runs: dict[str, dict[str, 
         files = [inputs[drift], first / "grid_before.png", *[arm_dirs[a] / "grid_after.png" for a in arms]]
         y = r * (size + label_h)
         for c, (label, f) in enumerate(zip(cols, files)):
-            canvas.paste(Image.open(f).convert("RGB").resize((size, size), Image.LANCZOS), (c * (size + 4), y + label_h))
+            canvas.paste(open_pil(f).resize((size, size), Image.LANCZOS), (c * (size + 4), y + label_h))
             draw.text((c * (size + 4) + 2, y + 2), f"{drift}: {label}" if c == 0 else label, fill=(0, 0, 0))
     buf = io.BytesIO()
     canvas.save(buf, format="JPEG", quality=85)

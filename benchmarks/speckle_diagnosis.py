@@ -100,17 +100,17 @@ def calibrate_sgd(opt, lr: float) -> None:
 
 def run_variant(prep, config, encoders, variant: dict, seed: int = 0):
     """Optimise one variant; returns final textures ``{m: [C,H,W]}`` and seconds."""
-    from photo3d.enhance.degrade import gaussian_blur
     from photo3d.enhance.objective import build_objective
     from photo3d.enhance.optimise import anchor_l1, current_textures, view_schedule
     from photo3d.enhance.texture import blend_seen
     from photo3d.enhance.views import FixedViews
+    from photo3d.imaging.filters import gaussian_blur
 
     cfg = config
     torch.manual_seed(seed)
     if "crop_scale" in variant:
         cfg = replace(cfg, crop_scale_min=variant["crop_scale"][0], crop_scale_max=variant["crop_scale"][1])
-    objective, _ = build_objective(cfg, encoders, prep.loss_targets)
+    objective, _ = build_objective(cfg, encoders, registered=bool(prep.registrations))
     finest = prep.finest if variant.get("band_limit", True) else {m: 0 for m in prep.finest}
     params = make_textures(prep, variant, finest, cfg.pyramid_levels)
     views = prep.views if variant.get("ssaa", 1) == 1 else FixedViews(prep.views.mesh, prep.references.cameras,
@@ -128,11 +128,11 @@ def run_variant(prep, config, encoders, variant: dict, seed: int = 0):
         idx = schedule[step]
         opt.zero_grad(set_to_none=True)
         rgb = views.render(current_textures(params, n_mat), idx).rgb
+        target = prep.loss_targets[idx]
         if variant.get("jitter"):
             dx, dy = (int(v) for v in torch.randint(0, variant["jitter"], (2,), generator=gen))
-            rgb = _shift(rgb, dx, dy)
-            prep.loss_targets.images = _shift(prep.targets, dx, dy)
-        total = objective(rgb, idx)["loss"] + cfg.anchor_weight * anchor_l1(params)
+            rgb, target = _shift(rgb, dx, dy), _shift(target, dx, dy)
+        total = objective(rgb, target)["loss"] + cfg.anchor_weight * anchor_l1(params)
         total.backward()
         if step == 0 and variant.get("optimizer") == "sgd":
             calibrate_sgd(opt, cfg.lr)

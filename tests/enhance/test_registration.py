@@ -22,13 +22,13 @@ def sugar_views(sugar_box_path):
     from photo3d.assets import load_asset
     from photo3d.cameras import rig_cameras
     from photo3d.enhance.degrade import plastic_degrade
-    from photo3d.enhance.outputs import texture_to_uint8
-    from photo3d.render import render_views, texture_to_tensor
+    from photo3d.io import texture_to_tensor, to_uint8
+    from photo3d.render import render_views
 
     asset = load_asset(sugar_box_path)
     plastic = copy.deepcopy(asset)
     mat = plastic.mesh.materials[0]
-    mat.base_color_texture = texture_to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture)))
+    mat.base_color_texture = to_uint8(plastic_degrade(texture_to_tensor(mat.base_color_texture)))
     with torch.no_grad():
         orig = render_views(asset, rig_cameras(RES), ssaa=2)
         deg = render_views(plastic, rig_cameras(RES))
