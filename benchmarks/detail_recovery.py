@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import tempfile
 import time
@@ -156,16 +155,11 @@ def save_picture(path: Path, inputs: dict[str, Path], runs: dict[str, dict[str, 
     atomic_write_bytes(path, buf.getvalue())
 
 
-def hf_score(ratio: float) -> float:
-    """Distance of an HF-energy ratio from the original's (1), symmetric in log space."""
-    return abs(math.log(max(ratio, 1e-6)))
-
-
 def improves(after: dict, before: dict) -> dict[str, bool]:
-    """Which of the four quality measures ``after`` improves over ``before``."""
-    return {"psnr": after["psnr"] > before["psnr"], "ssim": after["ssim"] > before["ssim"],
-            "inception_distance": after["inception_distance"] < before["inception_distance"],
-            "hf_energy_ratio": hf_score(after["hf_energy_ratio"]) < hf_score(before["hf_energy_ratio"])}
+    """Which of the four quality measures ``after`` improves over ``before`` (HF: closer to 1)."""
+    from photo3d.enhance.demo import goal_met
+
+    return {k: goal_met(k, before[k], after[k]) for k in ("psnr", "ssim", "inception_distance", "hf_energy_ratio")}
 
 
 def checks(rows: list[dict], drift: str, default: str = "hybrid") -> list[str]:

@@ -75,3 +75,18 @@ def test_band_limited_pyramid_starts_coarser_and_still_reproduces_original():
     tex = LaplacianTexture(orig, levels=3, finest=2)
     assert [tuple(d.shape[-2:]) for d in tex.deltas] == [(16, 16), (8, 8), (4, 4)]
     assert torch.equal(tex(), orig)
+
+
+def test_grey_levels_change_luminance_only():
+    from photo3d.eval.metrics.detail import chroma
+
+    orig = torch.rand(3, 32, 32)
+    tex = LaplacianTexture(orig, levels=3, grey_levels=2)
+    assert [d.shape[1] for d in tex.deltas] == [1, 1, 3]
+    with torch.no_grad():
+        tex.deltas[0].normal_(0, 0.05)
+        tex.deltas[1].normal_(0, 0.05)
+    out = tex()
+    inside = (orig > 0.1).all(0) & (orig < 0.9).all(0)  # away from the clamp
+    assert not torch.allclose(out, orig)
+    assert torch.allclose(chroma(out[None])[0][:, inside], chroma(orig[None])[0][:, inside], atol=1e-5)

@@ -53,7 +53,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, group: str 
             continue
         shown = " ".join(map(str, default)) if isinstance(default, (tuple, list)) else default
         target.add_argument(opt, dest=f.name, type=kind, choices=choices, nargs=nargs, default=default,
-                            metavar=f.metadata.get("metavar"), help=f"{helptext} (default: {shown})")
+                            metavar=f.metadata.get("metavar"),
+                            # None = chosen at run time: the help text says how
+                            help=helptext if default is None else f"{helptext} (default: {shown})")
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace, **overrides: Any) -> T:

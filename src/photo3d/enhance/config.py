@@ -16,11 +16,16 @@ from photo3d.imaging.tone import ToneMode
 
 LossName = Literal["hybrid", "real", "adapt", "match", "l1", "l2"]
 Registration = Literal["auto", "on", "off"]
-OptimizerName = Literal["level-adam", "adam"]
+OptimizerName = Literal["level-sgd", "level-adam", "adam"]
 
-# automatic settings (None): the rig's 512 px on a GPU; a 2-core CPU gets a quarter of the pixels
-GPU_RESOLUTION, GPU_STEPS = 512, 150
-CPU_RESOLUTION, CPU_STEPS = 256, 60
+# Settings left at None are chosen for the device (EnhanceConfig.resolved): the paper's rig and
+# batches on a GPU; on a CPU a quarter of the pixels, two views and two crops per step, so the
+# default run of a 4-view rig finishes within minutes on 2 cores (README, BENCHMARKS.md).
+DEVICE_DEFAULTS: dict[str, dict[str, int]] = {
+    "cuda": {"steps": 150, "resolution": 512, "n_crops": 6, "views_per_step": 0, "match_scale": 2},
+    "cpu": {"steps": 60, "resolution": 256, "n_crops": 2, "views_per_step": 2, "match_scale": 1},
+}
+GPU, CPU = DEVICE_DEFAULTS["cuda"], DEVICE_DEFAULTS["cpu"]
 
 
 @dataclass
@@ -28,14 +33,16 @@ class EnhanceConfig(TypedConfig):
     """How one asset's base-colour texture is optimised against edited reference views."""
 
     steps: int | None = field(default=None, metadata={
-        "help": f"optimisation steps (default: {GPU_STEPS} on a GPU, {CPU_STEPS} on a CPU)"})
+        "help": f"optimisation steps (default: {GPU['steps']} on a GPU, {CPU['steps']} on a CPU)"})
     resolution: int | None = field(default=None, metadata={
-        "help": f"render / reference resolution in pixels (default: {GPU_RESOLUTION} = the rig's on a GPU, "
-                f"{CPU_RESOLUTION} on a CPU, ~4x cheaper)"})
+        "help": f"render / reference resolution in pixels (default: {GPU['resolution']} = the rig's on a GPU, "
+                f"{CPU['resolution']} on a CPU, ~4x cheaper)"})
     texture_size: int = field(default=0, metadata={
         "help": "optimised texture size in texels (0 = the asset's own, capped at 2048)"})
     pyramid_levels: int = field(default=5, metadata={
         "help": "levels of the Laplacian texture pyramid (1 = plain per-texel parameters)"})
+    grey_levels: int = field(default=0, metadata={
+        "help": "finest pyramid levels that change luminance only (colour changes on coarser levels)"})
     band_limit: bool = field(default=True, metadata={
         "help": "start the pyramid at the texel spacing the views resolve (no updates finer than the "
                 "views can see; avoids speckle)"})
@@ -52,27 +59,34 @@ class EnhanceConfig(TypedConfig):
     registration: Registration = field(default="auto", metadata={
         "help": "warp each reference into the render's frame by optical flow (OpenCV DIS) and weight pixels "
                 "by its confidence; auto = on for hybrid, off for the ablation arms (as in the paper)"})
-    register_every: int = field(default=20, metadata={
-        "help": "re-register the references against the current renders every N steps (0 = only at the start)"})
+    register_every: int | None = field(default=None, metadata={
+        "help": "re-register the references against the current renders every N steps (0 = only at the "
+                "start; default: steps / 3)"})
     pixel_weight: float = field(default=1.0, metadata={
         "help": "hybrid: weight of the confidence-weighted L1 term on the registered references"})
     real_weight: float = field(default=0.1, metadata={"help": "hybrid: weight of L_real"})
+    real_balance: bool = field(default=False, metadata={
+        "help": "hybrid: rescale L_real's gradient per pyramid level to real-weight times the pixel term's, so "
+                "its share of every update is fixed"})
     lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
     lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match in L_real"})
-    n_crops: int = field(default=6, metadata={"help": "random crops per view for L_adapt (paper code 6)"})
+    n_crops: int | None = field(default=None, metadata={
+        "help": f"random crops per view for L_adapt (default: {GPU['n_crops']} = the paper code's on a GPU, "
+                f"{CPU['n_crops']} on a CPU)"})
     crop_scale_min: float = field(default=0.4, metadata={"help": "smallest L_adapt crop side, fraction of the view"})
     crop_scale_max: float = field(default=1.0, metadata={"help": "largest L_adapt crop side, fraction of the view"})
     adapt_size: int = field(default=0, metadata={
         "help": "side L_adapt crops are resized to (0 = the encoder's input size: 224 CLIP, 299 Inception)"})
     match_size: int = field(default=0, metadata={
-        "help": "side views are resized to for L_match (0 = 2x the resolution: 1024 at 512 px, as the paper)"})
+        "help": "side views are resized to for L_match (0 = 2x the resolution on a GPU: 1024 at 512 px, as "
+                "the paper; 1x on a CPU)"})
     anchor_weight: float = field(default=0.05, metadata={
         "help": "weight of the L1 anchor pulling the texture toward the original (0 = off)"})
     tone_match: ToneMode = field(default="mean", metadata={
         "help": "calibrate reference colours to the renders on the foreground before optimising"})
-    views_per_step: int = field(default=0, metadata={
-        "help": "reference views used per step (0 = all, as the paper's 4-view batches); fewer is faster "
-                "on CPU and every view is still used equally often"})
+    views_per_step: int | None = field(default=None, metadata={
+        "help": f"reference views used per step (0 = all, as the paper's 4-view batches; default: all on a "
+                f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
     visibility_dilation: int = field(default=2, metadata={
         "help": "extra texels of dilation around the texels the references see"})
     encoders: EncoderPref = field(default="auto", metadata={
@@ -91,8 +105,10 @@ class EnhanceConfig(TypedConfig):
         super().__post_init__()
         if self.resolution is not None and self.resolution < 16:
             raise InputError(f"resolution must be >= 16 pixels, got {self.resolution}")
-        if self.register_every < 0:
-            raise InputError(f"register_every must be >= 0, got {self.register_every}")
+        for name in ("register_every", "n_crops", "views_per_step"):
+            value = getattr(self, name)
+            if value is not None and value < (1 if name == "n_crops" else 0):
+                raise InputError(f"{name.replace('_', '-')} must be >= {1 if name == 'n_crops' else 0}, got {value}")
         if self.steps is not None and self.steps < 0:
             raise InputError(f"steps must be >= 0, got {self.steps}")
         if self.pyramid_levels < 1:
@@ -101,19 +117,17 @@ class EnhanceConfig(TypedConfig):
             raise InputError(f"texture_size must be >= 0, got {self.texture_size}")
 
     @property
-    def effective_match_size(self) -> int:
-        """L_match input side: ``match_size`` or twice the render resolution."""
-        return self.match_size or 2 * (self.resolution or GPU_RESOLUTION)
-
-    @property
     def registered(self) -> bool:
         """Whether references are registered (``auto``: for the hybrid objective only)."""
         return self.registration == "on" or (self.registration == "auto" and self.loss == "hybrid")
 
     def resolved(self, device_type: str) -> EnhanceConfig:
-        """A copy with the automatic (``None``) settings chosen for ``device_type`` (``"cuda"`` / ``"cpu"``)."""
-        gpu = device_type == "cuda"
-        steps = self.steps if self.steps is not None else (GPU_STEPS if gpu else CPU_STEPS)
-        res = self.resolution if self.resolution is not None else (GPU_RESOLUTION if gpu else CPU_RESOLUTION)
-        return replace(self, steps=steps, resolution=res)
+        """A copy with every automatic setting (``None`` / ``match_size=0``) chosen for ``device_type``
+        (``"cuda"``: :data:`DEVICE_DEFAULTS` ``["cuda"]``; anything else: the CPU's)."""
+        d = DEVICE_DEFAULTS["cuda" if device_type == "cuda" else "cpu"]
+        pick = lambda name: getattr(self, name) if getattr(self, name) is not None else d[name]  # noqa: E731
+        steps, res = pick("steps"), pick("resolution")
+        return replace(self, steps=steps, resolution=res, n_crops=pick("n_crops"),
+                       views_per_step=pick("views_per_step"), match_size=self.match_size or d["match_scale"] * res,
+                       register_every=self.register_every if self.register_every is not None else max(1, steps // 3))
 

@@ -18,9 +18,10 @@ class DemoConfig(TypedConfig):
 
     resolution: int = field(default=256, metadata={"help": "render resolution (the rig uses 512)"})
     steps: int = field(default=60, metadata={"help": "optimisation steps"})
-    lr: float = field(default=0.003, metadata={"help": "Adam learning rate"})
-    n_crops: int = field(default=4, metadata={"help": "L_adapt crops per view"})
-    views_per_step: int = field(default=2, metadata={"help": "reference views per step (0 = all 4)"})
+    lr: float | None = field(default=None, metadata={"help": "learning rate (default: photo3d enhance's)"})
+    n_crops: int | None = field(default=None, metadata={"help": "L_adapt crops per view (default: photo3d enhance's)"})
+    views_per_step: int | None = field(default=None, metadata={
+        "help": "reference views per step (0 = all 4; default: photo3d enhance's)"})
     encoders: EncoderPref = field(default="offline", metadata={
         "help": "offline (Inception stand-in, no weights needed), paper (CLIP + DINOv3 from local files) "
                 "or tiny (random test doubles)"})

@@ -29,6 +29,10 @@ class LevelAdam(torch.optim.Optimizer):
         lr: step of a typical element (the RMS gradient's), like Adam's.
         betas: ``(beta1, beta2)`` as in Adam.
         eps: added to the root of the second moment.
+        adaptive: ``True``: the second moment is a running mean, as in Adam (every level keeps
+            stepping by ~``lr``); ``False``: it is measured on the first step and then kept, which
+            makes this momentum SGD with one learning rate per level (steps shrink as the
+            gradients do).
 
     Example:
         >>> p = torch.nn.Parameter(torch.zeros(4))
@@ -39,10 +43,11 @@ class LevelAdam(torch.optim.Optimizer):
         [-0.141, -0.014, 0.0, 0.141]
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-12):
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-12,
+                 adaptive: bool = True):
         if lr < 0:
             raise ValueError(f"lr must be >= 0, got {lr}")
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "adaptive": adaptive})
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -64,8 +69,10 @@ class LevelAdam(torch.optim.Optimizer):
                 state["step"] += 1
                 t = state["step"]
                 state["m"].mul_(b1).add_(g, alpha=1 - b1)
-                state["v"].mul_(b2).add_(g.square().mean(), alpha=1 - b2)
+                if group["adaptive"] or t == 1:
+                    state["v"].mul_(b2).add_(g.square().mean(), alpha=1 - b2)
+                    state["v_hat"] = state["v"] / (1 - b2**t)
                 m_hat = state["m"] / (1 - b1**t)
-                v_hat = state["v"] / (1 - b2**t)
+                v_hat = state["v_hat"]
                 p.add_(m_hat / (v_hat.sqrt() + group["eps"]), alpha=-group["lr"])
         return loss

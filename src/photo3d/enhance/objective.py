@@ -67,7 +67,7 @@ def _feature_loss(config: EnhanceConfig, encoders, timer: StepTimer | None, lam_
         match_enc = adapt_enc if encoders[1] is encoders[0] else TimedEncoder(match_enc, timer)
     cfg = RealLossConfig(lambda_adapt=lam_a, lambda_match=lam_m, n_crops=config.n_crops,
                          crop_scale_min=config.crop_scale_min, crop_scale_max=config.crop_scale_max,
-                         adapt_size=config.adapt_size, match_size=config.effective_match_size)
+                         adapt_size=config.adapt_size, match_size=config.match_size or 2 * config.resolution)
     loss = RealLoss.from_config(cfg, adapt_enc, match_enc)
     return loss, cfg.to_dict()
 
@@ -129,6 +129,8 @@ def build_objective(config: EnhanceConfig, encoders: tuple | None, timer: StepTi
         parts.update(adapt=feats["adapt"], match=feats["match"])
         if hybrid:
             parts["loss"] = config.pixel_weight * parts["pixel"] + config.real_weight * feats["loss"]
+            if config.real_balance:
+                parts["balanced"] = (config.pixel_weight * parts["pixel"], feats["loss"], config.real_weight)
         else:
             parts["loss"] = feats["loss"]
         return parts

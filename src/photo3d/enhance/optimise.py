@@ -61,13 +61,38 @@ def anchor_l1(params: dict[int, LaplacianTexture], textures: list[torch.Tensor |
     return total / max(count, 1)
 
 
+def balanced_backward(main: torch.Tensor, extra: torch.Tensor, weight: float, opt: torch.optim.Optimizer,
+                      timer: StepTimer) -> None:
+    """Set every parameter's gradient to ``g_main + weight * g_extra * rms(g_main) / rms(g_extra)``.
+
+    ``extra``'s gradient is rescaled, per parameter tensor (pyramid level), to ``weight`` times the
+    size of ``main``'s: its share of every update is fixed, however large or noisy its raw
+    gradient. Without this a noisy term with large gradients (a feature loss back-propagated
+    through a CNN) dominates the normalisation of an adaptive optimiser and slows the main term.
+    """
+    plist = [p for g in opt.param_groups for p in g["params"]]
+    t0 = timer.now()
+    g_main = torch.autograd.grad(main, plist, retain_graph=True, allow_unused=True)
+    t1 = timer.now()
+    g_extra = torch.autograd.grad(extra, plist, allow_unused=True)
+    timer.add("render_bwd", t1 - t0)
+    timer.add("encoder_bwd", timer.now() - t1)
+    for p, gm, ge in zip(plist, g_main, g_extra):
+        gm = torch.zeros_like(p) if gm is None else gm
+        if ge is not None:
+            rm, re = gm.square().mean().sqrt(), ge.square().mean().sqrt()
+            gm = gm + weight * ge * (rm / re.clamp_min(1e-20))
+        p.grad = gm
+
+
 def make_optimizer(name: str, params: list[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    """``"level-adam"`` (:class:`~photo3d.enhance.level_adam.LevelAdam`) or ``"adam"`` over ``params``."""
-    if name == "level-adam":
-        return LevelAdam(params, lr=lr)
+    """``"level-adam"`` / ``"level-sgd"`` (:class:`~photo3d.enhance.level_adam.LevelAdam`, adaptive or
+    not) or ``"adam"`` over ``params``."""
+    if name in ("level-adam", "level-sgd"):
+        return LevelAdam(params, lr=lr, adaptive=name == "level-adam")
     if name == "adam":
         return torch.optim.Adam(params, lr=lr)
-    raise ValueError(f"unknown optimizer {name!r}; use level-adam or adam")
+    raise ValueError(f"unknown optimizer {name!r}; use level-adam, level-sgd or adam")
 
 
 def view_schedule(n_views: int, per_step: int, steps: int, seed: int = 0,
@@ -170,11 +195,15 @@ def optimise(
                 texs = current_textures(params, n_mat)
                 rgb = views.render(texs, idx).rgb
             parts = objective(rgb, targets[idx])
+            balanced = parts.pop("balanced", None)
             total = parts["loss"]
             with timer.section("optimizer"):
                 anchor = anchor_l1(params, texs) if anchor_weight > 0 else torch.zeros((), device=total.device)
                 total = total + anchor_weight * anchor
-            split_backward(total, rgb, timer)
+            if balanced is None:
+                split_backward(total, rgb, timer)
+            else:
+                balanced_backward(balanced[0] + anchor_weight * anchor, balanced[1], balanced[2], opt, timer)
             with timer.section("optimizer"):
                 opt.step()
             rec = {"step": step, **{k: float(v.detach()) for k, v in parts.items()},

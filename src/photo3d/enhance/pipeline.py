@@ -267,7 +267,8 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
     timer = StepTimer(prep.device)
     registered = bool(prep.registrations)
     objective, loss_cfg = build_objective(config, encoders, timer, registered)
-    params = {m: LaplacianTexture(t, config.pyramid_levels, prep.finest.get(m, 0)).to(prep.device)
+    params = {m: LaplacianTexture(t, config.pyramid_levels, prep.finest.get(m, 0),
+                                  grey_levels=config.grey_levels).to(prep.device)
               for m, t in prep.originals.items()}
 
     def reregister(step: int, params: dict[int, LaplacianTexture]) -> None:
@@ -275,14 +276,52 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
             renders = prep.views.render(current_textures(params, prep.views.mesh.num_materials)).rgb
         update_registration(prep, renders, step, log)
 
+    estimate = EstimateNote(config, log)
+
+    def step_done(step: int, rec: dict) -> None:
+        estimate(step, rec)
+        if on_step is not None:
+            on_step(step, rec)
+
     loop: LoopResult = optimise(prep.views, params, prep.loss_targets, objective, config.steps, lr=config.lr,
                                 anchor_weight=config.anchor_weight, views_per_step=config.views_per_step,
-                                seed=config.seed, progress=config.progress, on_step=on_step,
+                                seed=config.seed, progress=config.progress, on_step=step_done,
                                 active_views=prep.active_views, refresh=reregister if registered else None,
                                 refresh_every=config.register_every, timer=timer, optimizer=config.optimizer)
     with torch.no_grad():
         final = {m: blend_seen(p(), prep.originals[m], prep.masks[m]) for m, p in params.items()}
     return final, loop, loss_cfg
+
+
+class EstimateNote:
+    """After the first steps, say how long the optimisation will take, and a faster setting when
+    that is more than ``LONG_RUN_S``.
+
+    The first step is left out of the estimate (encoders warm up on it); the faster setting
+    scales the measured step by the pixel and step counts, which is what a step costs roughly.
+    """
+
+    LONG_RUN_S = 480.0
+    MEASURED = 3  # steps timed before the estimate
+
+    def __init__(self, config: EnhanceConfig, log: Callable[[str], None] | None) -> None:
+        self.config, self.log, self.first = config, log, None
+
+    def __call__(self, step: int, rec: dict) -> None:
+        if self.log is None or self.config.steps <= self.MEASURED:
+            return
+        if step == 0:
+            self.first = rec["seconds"]
+        if step != self.MEASURED - 1 or self.first is None:
+            return
+        per_step = (rec["seconds"] - self.first) / (self.MEASURED - 1)
+        left = per_step * (self.config.steps - self.MEASURED)
+        msg = f"estimate: {left / 60:.1f} min of optimisation left ({per_step:.2f} s/step)"
+        if left > self.LONG_RUN_S:
+            res, steps = max(128, self.config.resolution * 3 // 4), max(20, self.config.steps * 2 // 3)
+            faster = per_step * (res / self.config.resolution) ** 2 * steps
+            msg += f"; faster: --resolution {res} --steps {steps} (about {faster / 60:.1f} min)"
+        self.log(msg)
 
 
 def enhance(

@@ -38,6 +38,10 @@ class LaplacianTexture(nn.Module):
         straight_through: clamp to [0, 1] in the forward pass only, passing gradients through
             unchanged, so a texel pushed past 0 or 1 by the coarse levels still feels the loss
             (a plain clamp would freeze it there). For fits from a flat start.
+        grey_levels: how many of the finest levels change luminance only (one channel added to
+            R, G and B alike, which leaves the chroma untouched); colour changes then live on the
+            coarser levels. Fine colour that flips from texel to texel is almost never real
+            detail but is what feature-loss gradients paint (``benchmarks/speckle_diagnosis.py``).
 
     Example:
         >>> tex = LaplacianTexture(torch.rand(3, 64, 64), levels=4)
@@ -46,7 +50,7 @@ class LaplacianTexture(nn.Module):
     """
 
     def __init__(self, original: torch.Tensor, levels: int = 5, finest: int = 0,
-                 straight_through: bool = False) -> None:
+                 straight_through: bool = False, grey_levels: int = 0) -> None:
         super().__init__()
         self.straight_through = bool(straight_through)
         if original.ndim != 3 or original.shape[0] not in (3, 4):
@@ -58,9 +62,11 @@ class LaplacianTexture(nn.Module):
         max_levels = 1 + int(torch.log2(torch.tensor(min(h, w) / 4.0)).clamp(min=0))
         self.finest = max(0, min(int(finest), max_levels - 1))
         levels = max(1, min(levels, max_levels - self.finest))
+        self.grey_levels = max(0, min(int(grey_levels), levels))
         self.deltas = nn.ParameterList([
-            nn.Parameter(torch.zeros(1, 3, -(-h // 2**lvl), -(-w // 2**lvl), device=original.device))
-            for lvl in range(self.finest, self.finest + levels)
+            nn.Parameter(torch.zeros(1, 1 if i < self.grey_levels else 3, -(-h // 2**lvl), -(-w // 2**lvl),
+                                     device=original.device))
+            for i, lvl in enumerate(range(self.finest, self.finest + levels))
         ])
 
     @property
@@ -77,9 +83,9 @@ class LaplacianTexture(nn.Module):
         """
         _, h, w = self.original.shape
         total = None
-        for delta in reversed(self.deltas):  # coarse -> fine
+        for delta in reversed(self.deltas):  # coarse -> fine; grey (1-channel) levels broadcast over RGB
             total = delta if total is None else _upsample(total, delta.shape[-2:]) + delta
-        return _upsample(total, (h, w))[0]
+        return _upsample(total, (h, w))[0].expand(3, h, w)
 
     def forward(self) -> torch.Tensor:
         """``[C, H, W]`` current texture in [0, 1]."""
