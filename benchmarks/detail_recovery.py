@@ -18,8 +18,8 @@ absent):
    (chroma high-frequency energy relative to the original's, :mod:`photo3d.enhance.speckle`).
 
 Writes ``<out>/detail_recovery.md`` (the whole table, the checks of the default against the input
-and against each arm), ``<out>/detail_recovery.json`` and one picture per asset
-(``detail_recovery_<asset>.jpg``: one row per drift, reference | before | each arm, rig grids).
+and against each arm), ``<out>/detail_recovery.json`` and one picture per asset and drift level
+(``detail_recovery_<asset>_<drift>.jpg``: reference | before | each arm, rig grids).
 Seconds are CPU seconds of this process (wall time on a shared machine says little).
 
 The Inception-v3 stand-in is both a loss encoder (``real``, ``hybrid``) and the Inception-distance
@@ -126,7 +126,8 @@ def run_asset(original: Path, args, encoders, out: Path) -> list[dict]:
                 runs.setdefault(drift, {})[arm] = run_dir
                 print(f"{name:34s} {drift:6s} {arm:8s} " + "  ".join(f"{k}={m['after'][k]:.4f}" for k in METRICS),
                       f"cpu {rows[-1]['cpu_s']}s", flush=True)
-        save_picture(out / f"detail_recovery_{name}.jpg", inputs, runs, args.arms)
+        for drift, arm_dirs in runs.items():
+            save_picture(out / f"detail_recovery_{name}_{drift}.jpg", inputs, {drift: arm_dirs}, args.arms)
     return rows
 
 

@@ -48,11 +48,12 @@ class EnhanceConfig(TypedConfig):
                 "views can see; avoids speckle)"})
     ssaa: int = field(default=1, metadata={
         "help": "supersampling of the optimisation renders (2 = anti-aliased, 4x shading cost)"})
-    lr: float = field(default=0.01, metadata={"help": "learning rate: the step of a typical texel per step "
-                                                      "(texture values in [0, 1])"})
-    optimizer: OptimizerName = field(default="level-adam", metadata={
-        "help": "level-adam: Adam with one second moment per pyramid level, so texels move in proportion "
-                "to their gradient (no speckle); adam: plain per-texel Adam"})
+    lr: float = field(default=0.003, metadata={
+        "help": "learning rate: the first step of a typical texel (texture values in [0, 1])"})
+    optimizer: OptimizerName = field(default="level-sgd", metadata={
+        "help": "level-sgd: momentum SGD with one step scale per pyramid level, set by the first gradient, so "
+                "texels move in proportion to their gradient (no speckle); level-adam: the same scale kept "
+                "renormalised; adam: plain per-texel Adam (paints colour speckle with feature losses)"})
     loss: LossName = field(default="hybrid", metadata={
         "help": "objective: hybrid (registered pixel term + L_real, the default), real (the paper's L_real "
                 "alone), adapt / match (one term of it), l1 / l2 (pixel losses); the last five are ablations"})
@@ -64,8 +65,9 @@ class EnhanceConfig(TypedConfig):
                 "start; default: steps / 3)"})
     pixel_weight: float = field(default=1.0, metadata={
         "help": "hybrid: weight of the confidence-weighted L1 term on the registered references"})
-    real_weight: float = field(default=0.1, metadata={"help": "hybrid: weight of L_real"})
-    real_balance: bool = field(default=False, metadata={
+    real_weight: float = field(default=0.1, metadata={
+        "help": "hybrid: weight of L_real (with real-balance: its share of every update)"})
+    real_balance: bool = field(default=True, metadata={
         "help": "hybrid: rescale L_real's gradient per pyramid level to real-weight times the pixel term's, so "
                 "its share of every update is fixed"})
     lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
@@ -82,8 +84,9 @@ class EnhanceConfig(TypedConfig):
                 "the paper; 1x on a CPU)"})
     anchor_weight: float = field(default=0.05, metadata={
         "help": "weight of the L1 anchor pulling the texture toward the original (0 = off)"})
-    tone_match: ToneMode = field(default="mean", metadata={
-        "help": "calibrate reference colours to the renders on the foreground before optimising"})
+    tone_match: ToneMode = field(default="none", metadata={
+        "help": "calibrate reference colours to the renders on the foreground before optimising (none: keep "
+                "the edit's colours; matching to a flat, desaturated render imports its bias, BENCHMARKS.md)"})
     views_per_step: int | None = field(default=None, metadata={
         "help": f"reference views used per step (0 = all, as the paper's 4-view batches; default: all on a "
                 f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
