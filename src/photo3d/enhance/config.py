@@ -22,8 +22,8 @@ OptimizerName = Literal["level-sgd", "level-adam", "adam"]
 # batches on a GPU; on a CPU a quarter of the pixels, two views and two crops per step, so the
 # default run of a 4-view rig finishes within minutes on 2 cores (README, BENCHMARKS.md).
 DEVICE_DEFAULTS: dict[str, dict[str, int]] = {
-    "cuda": {"steps": 150, "resolution": 512, "n_crops": 6, "views_per_step": 0, "match_scale": 2},
-    "cpu": {"steps": 60, "resolution": 256, "n_crops": 2, "views_per_step": 2, "match_scale": 1},
+    "cuda": {"steps": 150, "resolution": 512, "n_crops": 6, "views_per_step": 0, "match_scale": 2, "real_every": 1},
+    "cpu": {"steps": 60, "resolution": 256, "n_crops": 2, "views_per_step": 2, "match_scale": 1, "real_every": 3},
 }
 GPU, CPU = DEVICE_DEFAULTS["cuda"], DEVICE_DEFAULTS["cpu"]
 
@@ -70,6 +70,9 @@ class EnhanceConfig(TypedConfig):
     real_balance: bool = field(default=True, metadata={
         "help": "hybrid: rescale L_real's gradient per pyramid level to real-weight times the pixel term's, so "
                 "its share of every update is fixed"})
+    real_every: int | None = field(default=None, metadata={
+        "help": f"hybrid: evaluate L_real on every N-th step only (the pixel term runs every step; L_real's "
+                f"encoders are ~95 % of a CPU step; default: {GPU['real_every']} on a GPU, {CPU['real_every']} on a CPU)"})
     lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
     lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match in L_real"})
     n_crops: int | None = field(default=None, metadata={
@@ -90,6 +93,12 @@ class EnhanceConfig(TypedConfig):
     views_per_step: int | None = field(default=None, metadata={
         "help": f"reference views used per step (0 = all, as the paper's 4-view batches; default: all on a "
                 f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
+    view_exponent: float = field(default=2.0, metadata={
+        "help": "registered pixels weigh |n.v|^view-exponent (as the baker); pixels beyond 75 degrees or next to "
+                "silhouettes and depth jumps weigh 0, and texels only they see keep their values"})
+    recolour_unseen: bool = field(default=True, metadata={
+        "help": "texels no reference sees reliably take the colour change of the seen ones (per-channel gain and "
+                "offset) instead of keeping the input's colour"})
     visibility_dilation: int = field(default=2, metadata={
         "help": "extra texels of dilation around the texels the references see"})
     encoders: EncoderPref = field(default="auto", metadata={
@@ -108,10 +117,10 @@ class EnhanceConfig(TypedConfig):
         super().__post_init__()
         if self.resolution is not None and self.resolution < 16:
             raise InputError(f"resolution must be >= 16 pixels, got {self.resolution}")
-        for name in ("register_every", "n_crops", "views_per_step"):
-            value = getattr(self, name)
-            if value is not None and value < (1 if name == "n_crops" else 0):
-                raise InputError(f"{name.replace('_', '-')} must be >= {1 if name == 'n_crops' else 0}, got {value}")
+        for name in ("register_every", "n_crops", "views_per_step", "real_every"):
+            value, least = getattr(self, name), 1 if name in ("n_crops", "real_every") else 0
+            if value is not None and value < least:
+                raise InputError(f"{name.replace('_', '-')} must be >= {least}, got {value}")
         if self.steps is not None and self.steps < 0:
             raise InputError(f"steps must be >= 0, got {self.steps}")
         if self.pyramid_levels < 1:
@@ -131,6 +140,6 @@ class EnhanceConfig(TypedConfig):
         pick = lambda name: getattr(self, name) if getattr(self, name) is not None else d[name]  # noqa: E731
         steps, res = pick("steps"), pick("resolution")
         return replace(self, steps=steps, resolution=res, n_crops=pick("n_crops"),
-                       views_per_step=pick("views_per_step"), match_size=self.match_size or d["match_scale"] * res,
+                       views_per_step=pick("views_per_step"), real_every=pick("real_every"), match_size=self.match_size or d["match_scale"] * res,
                        register_every=self.register_every if self.register_every is not None else max(1, steps // 3))
 

@@ -53,7 +53,7 @@ from photo3d.enhance.record import EnhanceResult, write_outputs
 from photo3d.enhance.reference_check import verify_references
 from photo3d.enhance.references import References, load_references
 from photo3d.enhance.registration import Registration, register
-from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level
+from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level, recolour_unseen
 from photo3d.enhance.timing import StepTimer
 from photo3d.enhance.views import FixedViews
 from photo3d.enhance.visibility import sample_spacing, texel_visibility
@@ -86,6 +86,9 @@ class Prepared:
     # confidence (objective.pack_targets); re-registration updates it in place
     loss_targets: torch.Tensor | None = None
     seconds_registration: float = 0.0
+    # [N, 1, H, W] trust in each reference pixel from the geometry alone (|n.v|^view_exponent, 0 at
+    # grazing angles and near silhouettes / depth jumps); multiplies the registration confidence
+    trust: torch.Tensor | None = None
 
     @property
     def active_views(self) -> list[int]:
@@ -152,7 +155,11 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
         out = views.render()
     mats = views.face_material(out)
     sizes = {m: tuple(t.shape[-2:]) for m, t in originals.items()}
-    masks = texel_visibility(out.uv, mats, sizes, config.visibility_dilation)
+    trust = view_trust(views, references, out.alpha.shape[-2:], config.view_exponent)
+    # texels seen only at grazing angles or at silhouettes get no reliable colour: they keep theirs
+    # (without this, e.g. a table top's underside, seen edge-on by the rig, is painted with stripes)
+    masks = texel_visibility(out.uv, torch.where(trust[:, 0] > 0, mats, torch.full_like(mats, -1)), sizes,
+                             config.visibility_dilation)
     finest = {m: finest_level(sample_spacing(out.uv[:, 0], out.uv[:, 1], mats == m, sizes[m]))
               for m in originals} if config.band_limit else {m: 0 for m in originals}
     refs = references.views.to(device)
@@ -162,11 +169,22 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
         raise Photo3DError(f"{asset.source}: the object covers {coverage:.1%} of the reference views; check that "
                            "the cameras look at it (world frame: Z up, object in [-0.5, 0.5]^3)")
     prep = Prepared(asset, references, views, originals, masks, finest, out.rgb, targets, notes, device,
-                    alpha=out.alpha.detach())
+                    alpha=out.alpha.detach(), trust=trust)
     prep.loss_targets = targets
     if use_registration(config, notes):
         update_registration(prep, out.rgb, 0, log)
     return prep
+
+
+def view_trust(views: FixedViews, references: References, size: tuple[int, int], exponent: float) -> torch.Tensor:
+    """``[N, 1, H, W]`` geometric trust of each reference pixel: the baker's rule
+    (:func:`photo3d.bake.fit.pixel_weights`: ``|n . v|^exponent``, 0 beyond 75 degrees and near
+    silhouettes and depth jumps), averaged down to the render size when supersampled."""
+    from photo3d.bake.fit import pixel_weights
+
+    with torch.no_grad():
+        w = pixel_weights(views.mesh, views.fragments, references.cameras, exponent)
+    return w if tuple(w.shape[-2:]) == tuple(size) else torch.nn.functional.adaptive_avg_pool2d(w, size)
 
 
 def use_registration(config: EnhanceConfig, notes: list[str]) -> bool:
@@ -203,7 +221,7 @@ def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: C
                                "be registered to the renders (every view failed its alignment checks, see above); "
                                "check that the views match the asset and the rig layout, or rerun with "
                                "--registration off")
-        prep.loss_targets = pack_targets(reg.warped, reg.confidence)
+        prep.loss_targets = pack_targets(reg.warped, _trusted(prep, reg.confidence))
         say(f"registration: {len(ok)}/{len(reg.views)} views aligned, mean flow "
             f"{sum(v.flow_px for v in ok) / len(ok):.1f}px, confidence "
             + " ".join(f"{v.confidence:.2f}" for v in reg.views) + f" ({reg.seconds:.1f}s)")
@@ -213,9 +231,15 @@ def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: C
         if v.view not in prep.active_views:
             continue  # dropped by the first pass
         if v.status == "ok":
-            prep.loss_targets[v.view] = pack_targets(reg.warped[v.view:v.view + 1], reg.confidence[v.view:v.view + 1])[0]
+            conf = _trusted(prep, reg.confidence)[v.view:v.view + 1]
+            prep.loss_targets[v.view] = pack_targets(reg.warped[v.view:v.view + 1], conf)[0]
         else:
             say(f"registration (step {step}): view {v.view} keeps its previous alignment ({v.reason})")
+
+
+def _trusted(prep: Prepared, confidence: torch.Tensor) -> torch.Tensor:
+    """Registration confidence times the geometric trust of each pixel."""
+    return confidence if prep.trust is None else confidence * prep.trust.to(confidence)
 
 
 def _resize_texture(tex: torch.Tensor, size: int) -> torch.Tensor:
@@ -289,7 +313,11 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
                                 active_views=prep.active_views, refresh=reregister if registered else None,
                                 refresh_every=config.register_every, timer=timer, optimizer=config.optimizer)
     with torch.no_grad():
-        final = {m: blend_seen(p(), prep.originals[m], prep.masks[m]) for m, p in params.items()}
+        final = {}
+        for m, p in params.items():
+            tex, orig = p(), prep.originals[m]
+            keep = recolour_unseen(tex, orig, prep.masks[m]) if config.recolour_unseen else orig
+            final[m] = blend_seen(tex, keep, prep.masks[m])
     return final, loop, loss_cfg
 
 
@@ -297,25 +325,27 @@ class EstimateNote:
     """After the first steps, say how long the optimisation will take, and a faster setting when
     that is more than ``LONG_RUN_S``.
 
-    The first step is left out of the estimate (encoders warm up on it); the faster setting
-    scales the measured step by the pixel and step counts, which is what a step costs roughly.
+    The first step is left out of the estimate (encoders warm up on it); the timed steps cover one
+    whole ``real_every`` cycle of the hybrid objective. The faster setting scales the measured step
+    by the pixel and step counts, which is what a step costs roughly.
     """
 
     LONG_RUN_S = 480.0
-    MEASURED = 3  # steps timed before the estimate
 
     def __init__(self, config: EnhanceConfig, log: Callable[[str], None] | None) -> None:
         self.config, self.log, self.first = config, log, None
+        cycle = (config.real_every or 1) if config.loss == "hybrid" else 1
+        self.measured = 1 + max(2, cycle)  # steps timed before the estimate
 
     def __call__(self, step: int, rec: dict) -> None:
-        if self.log is None or self.config.steps <= self.MEASURED:
+        if self.log is None or self.config.steps <= self.measured:
             return
         if step == 0:
             self.first = rec["seconds"]
-        if step != self.MEASURED - 1 or self.first is None:
+        if step != self.measured - 1 or self.first is None:
             return
-        per_step = (rec["seconds"] - self.first) / (self.MEASURED - 1)
-        left = per_step * (self.config.steps - self.MEASURED)
+        per_step = (rec["seconds"] - self.first) / (self.measured - 1)
+        left = per_step * (self.config.steps - self.measured)
         msg = f"estimate: {left / 60:.1f} min of optimisation left ({per_step:.2f} s/step)"
         if left > self.LONG_RUN_S:
             res, steps = max(128, self.config.resolution * 3 // 4), max(20, self.config.steps * 2 // 3)

@@ -117,6 +117,33 @@ def blend_seen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tens
     return m * optimised + (1.0 - m) * original
 
 
+def recolour_unseen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``original`` with the colour change the optimisation made on the seen texels: per channel,
+    the least-squares gain and offset mapping seen ``original`` texels to ``optimised`` ones.
+
+    Texels no reference sees reliably (undersides, grazing faces) then follow the references'
+    colour and tone instead of keeping the input's, so no colour edge runs along the border of
+    the seen region. Alpha (a fourth channel) is kept.
+
+    Args:
+        optimised, original: ``[C, H, W]`` textures (C = 3 or 4).
+        mask: ``[H, W]`` or ``[1, H, W]`` texel visibility.
+
+    Returns:
+        ``[C, H, W]`` recoloured ``original`` (``original`` itself when fewer than 16 texels are seen).
+    """
+    seen = mask.reshape(-1) > 0.5
+    if int(seen.sum()) < 16:
+        return original
+    x = original[:3].reshape(3, -1)[:, seen].double()
+    y = optimised[:3].reshape(3, -1)[:, seen].double()
+    xm, ym = x.mean(1, keepdim=True), y.mean(1, keepdim=True)
+    gain = ((x - xm) * (y - ym)).mean(1, keepdim=True) / (x - xm).square().mean(1, keepdim=True).clamp_min(1e-8)
+    gain = gain.clamp(0.25, 4.0)  # a flat channel gives no slope: keep it from exploding
+    rgb = ((original[:3].reshape(3, -1).double() - xm) * gain + ym).clamp(0.0, 1.0)
+    return torch.cat([rgb.to(original.dtype).reshape(original[:3].shape), original[3:]], dim=0)
+
+
 def finest_level(spacing: float) -> int:
     """Finest useful pyramid level for views that sample the texture every ``spacing`` texels.
 
