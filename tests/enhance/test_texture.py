@@ -90,3 +90,16 @@ def test_grey_levels_change_luminance_only():
     inside = ((out > 0) & (out < 1)).all(0)  # texels the clamp did not touch
     assert not torch.allclose(out, orig)
     assert torch.allclose(chroma(out[None])[0][:, inside], chroma(orig[None])[0][:, inside], atol=1e-5)
+
+
+def test_recolour_unseen_carries_the_seen_colour_change():
+    from photo3d.enhance.texture import recolour_unseen
+
+    orig = torch.rand(3, 16, 16) * 0.5 + 0.2
+    mask = torch.zeros(16, 16, dtype=torch.bool)
+    mask[:, :8] = True
+    gain, offset = torch.tensor([1.5, 0.8, 1.0])[:, None, None], torch.tensor([0.05, 0.1, -0.1])[:, None, None]
+    optimised = orig * gain + offset
+    out = recolour_unseen(optimised, orig, mask)
+    assert torch.allclose(out, (orig * gain + offset).clamp(0, 1), atol=1e-5)  # unseen half included
+    assert torch.equal(recolour_unseen(optimised, orig, torch.zeros(16, 16)), orig)  # nothing seen: unchanged
