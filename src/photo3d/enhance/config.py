@@ -96,6 +96,9 @@ class EnhanceConfig(TypedConfig):
     view_exponent: float = field(default=2.0, metadata={
         "help": "registered pixels weigh |n.v|^view-exponent (as the baker); pixels beyond 75 degrees or next to "
                 "silhouettes and depth jumps weigh 0, and texels only they see keep their values"})
+    precondition: bool = field(default=False, metadata={
+        "help": "scale each texel's gradient by how few pixels see it (fixed, from the geometry), so sparsely "
+                "seen regions converge as fast as the rest"})
     recolour_unseen: bool = field(default=True, metadata={
         "help": "texels no reference sees reliably take the colour change of the seen ones (per-channel gain and "
                 "offset) instead of keeping the input's colour"})

@@ -53,7 +53,7 @@ from photo3d.enhance.record import EnhanceResult, write_outputs
 from photo3d.enhance.reference_check import verify_references
 from photo3d.enhance.references import References, load_references
 from photo3d.enhance.registration import Registration, register
-from photo3d.enhance.texture import LaplacianTexture, blend_seen, finest_level, recolour_unseen
+from photo3d.enhance.texture import LaplacianTexture, blend_seen, coverage_scale, finest_level, recolour_unseen
 from photo3d.enhance.timing import StepTimer
 from photo3d.enhance.views import FixedViews
 from photo3d.enhance.visibility import sample_spacing, texel_visibility
@@ -295,6 +295,10 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
                                   grey_levels=config.grey_levels).to(prep.device)
               for m, t in prep.originals.items()}
 
+    if config.precondition:
+        for m, scale in texel_coverage(prep, params).items():
+            params[m].set_grad_scale(coverage_scale(scale))
+
     def reregister(step: int, params: dict[int, LaplacianTexture]) -> None:
         with torch.no_grad():
             renders = prep.views.render(current_textures(params, prep.views.mesh.num_materials)).rgb
@@ -319,6 +323,20 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
             keep = recolour_unseen(tex, orig, prep.masks[m]) if config.recolour_unseen else orig
             final[m] = blend_seen(tex, keep, prep.masks[m])
     return final, loop, loss_cfg
+
+
+def texel_coverage(prep: Prepared, params: dict[int, LaplacianTexture]) -> dict[int, torch.Tensor]:
+    """``{material: [1, H, W]}`` how much the pixel term sees each texel: the gradient of the
+    trust-weighted sum of all reference renders with respect to the texture (bilinear sampling
+    weights times pixel trust, summed over views)."""
+    n_mat = prep.views.mesh.num_materials
+    texs = {m: p.original[:3].detach().clone().requires_grad_(True) for m, p in params.items()}
+    full = [torch.cat([texs[m], params[m].original[3:]], 0) if m in texs else None for m in range(n_mat)]
+    with torch.enable_grad():
+        rgb = prep.views.render(full).rgb
+        weight = prep.trust if prep.trust is not None else (prep.alpha if prep.alpha is not None else 1.0)
+        (rgb * weight).sum().backward()
+    return {m: t.grad.detach().mean(0, keepdim=True) for m, t in texs.items()}
 
 
 class EstimateNote:

@@ -18,7 +18,11 @@ trustworthy:
 4. **Confidence** per pixel: ``exp(-(e / sigma)^2)`` of the forward-backward error
    ``e = |flow(x) + back(x + flow(x))|`` (``sigma = FB_SIGMA`` px at 512 px, at least 0.75 px:
    sub-pixel flow accuracy does not shrink with the image), times the render's foreground and
-   the warped reference's foreground.
+   the warped reference's foreground. Where the warped reference is locally flat (colour
+   gradient, grown by the residual error, below ``FLAT_GRADIENT`` per pixel) a misaligned pixel
+   costs nothing, so the confidence there is at least the flatness ``exp(-(g / FLAT_GRADIENT)^2)``:
+   a textureless object (a bell pepper) gives the flow nothing to lock onto, yet its colour is
+   safe to take.
 5. **Per-view checks**, recorded in ``record.json``: mean confidence, structure residual before
    and after warping, fold fraction (pixels where the Jacobian determinant of ``x + flow(x)`` is
    <= 0), and a mirror test: the horizontally flipped reference is registered too, and a view
@@ -43,7 +47,9 @@ import torch.nn.functional as F
 
 from photo3d._optional import require
 from photo3d.imaging.color import luminance
+from photo3d.imaging.filters import gaussian_blur, sobel
 from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
+from photo3d.imaging.morphology import dilate
 
 STRUCTURE_SIGMA = 6.0  # px at 512 px: local contrast normalisation window
 STRUCTURE_SIGMA_MIN = 2.5  # px: below this the normalised image is mostly noise
@@ -53,6 +59,8 @@ FULL_RES_FLOW = 256  # views up to this size get flow refined at full resolution
 MIN_CONFIDENCE = 0.4  # mean foreground confidence below which a view's alignment has failed
 MAX_FOLD_FRACTION = 0.05  # foreground fraction where the warp may fold (DIS folds ~0-2 % on good views)
 MIRROR_MARGIN = 0.1  # the flipped reference must be this much more confident to call it mirrored
+FLAT_GRADIENT = 0.02  # colour change per pixel below which a misaligned pixel costs little
+FLAT_REACH = 2.0  # px at 256 px: how far an edge's risk reaches (residual misalignment)
 _LCN_RANGE = 3.0  # structure values are clipped to +-3 local standard deviations before quantising
 
 
@@ -63,6 +71,8 @@ class ViewAlignment:
     Attributes:
         view: view index.
         confidence: mean per-pixel confidence over the render's foreground (0-1).
+        flow_confidence: the same from the forward-backward check alone (no flatness floor);
+            the mirror test compares this one.
         residual: mean absolute structure difference render vs warped reference on the
             foreground (local standard deviations).
         residual_unregistered: the same without warping.
@@ -81,6 +91,7 @@ class ViewAlignment:
     fold_fraction: float
     flow_px: float
     mirrored_confidence: float | None = None
+    flow_confidence: float | None = None
     status: str = "ok"
     reason: str = ""
 
@@ -197,6 +208,16 @@ def _register_pair(s_render: np.ndarray, s_ref: np.ndarray):
     return fwd, conf, warped
 
 
+def flatness(images: torch.Tensor) -> torch.Tensor:
+    """``[N, 3, H, W]`` -> ``[N, 1, H, W]`` in (0, 1]: 1 where the image is locally flat, so a
+    misregistered pixel compares nearly the same colour; ``exp(-(g / FLAT_GRADIENT)^2)`` of the
+    colour gradient magnitude ``g`` (Sobel of a 1 px blur), max-filtered over ``FLAT_REACH`` px."""
+    gx, gy = sobel(gaussian_blur(images.float(), 1.0))
+    g = (gx.square() + gy.square()).sum(1, keepdim=True).sqrt()
+    g = dilate(g, max(1, round(FLAT_REACH * images.shape[-1] / 256)))
+    return torch.exp(-(g / FLAT_GRADIENT).square())
+
+
 def fold_mask(flow: np.ndarray) -> np.ndarray:
     """``[H, W, 2]`` flow in pixels -> ``[H, W]`` bool: where ``x -> x + flow(x)`` folds (Jacobian
     determinant <= 0, central differences)."""
@@ -237,7 +258,10 @@ def register(
         fwd, conf, warped_s = _register_pair(s_render[i], s_ref[i])
         m = rmask[i]
         area = max(int(m.sum()), 1)
-        conf = conf * m * np.clip(_remap(fg_ref_all[i], fwd), 0, 1)
+        inside = m * np.clip(_remap(fg_ref_all[i], fwd), 0, 1)
+        flow_conf = float((conf * inside).sum() / area)
+        flat = flatness(warp_views(reference[i:i + 1].float().cpu(), torch.from_numpy(fwd).permute(2, 0, 1)[None]))
+        conf = np.maximum(conf, flat[0, 0].numpy()) * inside
         s_r = s_render[i].astype(np.float32) / 127.5 - 1.0
         s_0 = s_ref[i].astype(np.float32) / 127.5 - 1.0
         mirrored = None
@@ -249,7 +273,8 @@ def register(
             residual=float((np.abs(s_r - warped_s) * m).sum() / area) * _LCN_RANGE,
             residual_unregistered=float((np.abs(s_r - s_0) * m).sum() / area) * _LCN_RANGE,
             fold_fraction=float((fold_mask(fwd) & m).sum() / area),
-            flow_px=float((np.linalg.norm(fwd, axis=-1) * m).sum() / area), mirrored_confidence=mirrored)
+            flow_px=float((np.linalg.norm(fwd, axis=-1) * m).sum() / area), mirrored_confidence=mirrored,
+            flow_confidence=flow_conf)
         va.status, va.reason = _verdict(va)
         flows.append(torch.from_numpy(fwd).permute(2, 0, 1))
         confs.append(torch.from_numpy(conf if va.status == "ok" else np.zeros_like(conf))[None])
@@ -261,9 +286,10 @@ def register(
 
 def _verdict(v: ViewAlignment) -> tuple[str, str]:
     """``("ok", "")`` or ``("dropped", reason)`` for one view's alignment."""
-    if v.mirrored_confidence is not None and v.mirrored_confidence > v.confidence + MIRROR_MARGIN:
-        return "dropped", (f"mirrored edit: the flipped view aligns better, confidence "
-                           f"{v.mirrored_confidence:.2f} vs {v.confidence:.2f}")
+    own = v.confidence if v.flow_confidence is None else v.flow_confidence
+    if v.mirrored_confidence is not None and v.mirrored_confidence > own + MIRROR_MARGIN:
+        return "dropped", (f"mirrored edit: the flipped view aligns better, flow confidence "
+                           f"{v.mirrored_confidence:.2f} vs {own:.2f}")
     if v.confidence < MIN_CONFIDENCE:
         return "dropped", f"alignment failed: confidence {v.confidence:.2f} < {MIN_CONFIDENCE}"
     if v.fold_fraction > MAX_FOLD_FRACTION:

@@ -87,9 +87,23 @@ class LaplacianTexture(nn.Module):
             total = delta if total is None else _upsample(total, delta.shape[-2:]) + delta
         return _upsample(total, (h, w))[0].expand(3, h, w)
 
+    def set_grad_scale(self, scale: torch.Tensor | None) -> None:
+        """Multiply the texel-space gradient by ``scale`` (``[1, H, W]``) before it reaches the levels.
+
+        A fixed diagonal preconditioner (:func:`coverage_scale`): texels sampled by few pixels get
+        the step they would get if as many pixels saw them as see a typical texel. Unlike Adam's
+        normalisation it depends on the geometry only, never on the gradient, so it cannot blow a
+        noisy feature-loss gradient up into speckle.
+        """
+        self.grad_scale = None if scale is None else scale.detach().to(self.original)
+
     def forward(self) -> torch.Tensor:
         """``[C, H, W]`` current texture in [0, 1]."""
-        rgb = self.original[:3] + self.residual()
+        res = self.residual()
+        scale = getattr(self, "grad_scale", None)
+        if scale is not None and res.requires_grad:
+            res.register_hook(lambda g: g * scale)
+        rgb = self.original[:3] + res
         rgb = rgb + (rgb.clamp(0.0, 1.0) - rgb).detach() if self.straight_through else rgb.clamp(0.0, 1.0)
         if self.original.shape[0] == 4:
             return torch.cat([rgb, self.original[3:]], dim=0)
@@ -115,6 +129,27 @@ def blend_seen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tens
     """
     m = mask.to(optimised.dtype).reshape(1, *optimised.shape[-2:])
     return m * optimised + (1.0 - m) * original
+
+
+def coverage_scale(coverage: torch.Tensor, max_gain: float = 8.0) -> torch.Tensor:
+    """Diagonal preconditioner from per-texel coverage (summed sampling weight over all views).
+
+    ``typical / coverage`` on covered texels, where ``typical`` is the median coverage of the
+    covered texels, clamped to ``[1 / max_gain, max_gain]``; 1 where nothing samples the texel.
+
+    Args:
+        coverage: ``[1, H, W]`` non-negative.
+        max_gain: largest amplification (texels seen by a pixel or two stay bounded).
+
+    Returns:
+        ``[1, H, W]`` gradient scale.
+    """
+    covered = coverage > 0
+    if not bool(covered.any()):
+        return torch.ones_like(coverage)
+    typical = coverage[covered].median()
+    scale = (typical / coverage.clamp_min(1e-12)).clamp(1.0 / max_gain, max_gain)
+    return torch.where(covered, scale, torch.ones_like(scale))
 
 
 def recolour_unseen(optimised: torch.Tensor, original: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
