@@ -93,3 +93,25 @@ def test_step_timer_books_sections_and_the_backward_split():
     per = timer.per_step(1)
     assert set(per) == {"render_fwd", "encoder_fwd", "encoder_bwd", "render_bwd"}
     assert torch.equal(x.grad, torch.full((3,), 2.0))
+
+
+def test_hybrid_evaluates_l_real_on_every_nth_step_only():
+    from photo3d.encoders.testing import TinyConvEncoder
+    from photo3d.enhance.config import EnhanceConfig
+    from photo3d.enhance.objective import build_objective
+
+    enc = TinyConvEncoder()
+    cfg = EnhanceConfig(loss="hybrid", real_every=3, n_crops=1, match_size=32, resolution=32, steps=6)
+    objective, rec = build_objective(cfg, (enc, enc))
+    pred, target = torch.rand(1, 3, 32, 32), pack_targets(torch.rand(1, 3, 32, 32), torch.ones(1, 1, 32, 32))
+    with_real = ["adapt" in objective(pred, target) for _ in range(6)]
+    assert with_real == [True, False, False, True, False, False] and rec["real_every"] == 3
+
+
+def test_coverage_scale_equalises_sparse_texels_within_bounds():
+    from photo3d.enhance.texture import coverage_scale
+
+    cov = torch.tensor([[[4.0, 4.0, 1.0, 0.0, 4.0, 0.01]]])
+    scale = coverage_scale(cov, max_gain=8.0)
+    assert torch.allclose(scale[0, 0, :3], torch.tensor([1.0, 1.0, 4.0]))  # median coverage 4
+    assert scale[0, 0, 3] == 1.0 and scale[0, 0, 5] == 8.0  # unseen: untouched; nearly unseen: capped

@@ -67,3 +67,17 @@ def test_strength_blends_and_masks_are_respected():
     out = match_tone(ref, render, mode="mean", reference_mask=only_left)
     assert torch.equal(out[..., 16:24], ref[..., 16:24])  # outside the given mask: untouched
     assert not torch.equal(out[..., 8:16], ref[..., 8:16])
+
+
+def test_consensus_removes_differences_between_views_and_keeps_the_common_change():
+    render = _scene(0, 1.0, 0.0)
+    ref = render.clone()
+    fg = (slice(None), slice(None), slice(8, 24), slice(8, 24))
+    ref[0][fg[1:]] = render[0][fg[1:]] * torch.tensor([1.2, 1.0, 0.9])[:, None, None]  # view 0: warmer
+    ref[1][fg[1:]] = render[1][fg[1:]] * torch.tensor([0.9, 1.0, 1.1])[:, None, None]  # view 1: cooler
+    out = match_tone(ref, render, mode="consensus")
+    ratio = out[fg].mean(dim=(2, 3)) / render[fg].mean(dim=(2, 3))
+    assert torch.allclose(ratio[0], ratio[1], atol=1e-3)  # the views now agree
+    common = torch.tensor([(1.2 * 0.9) ** 0.5, 1.0, (0.9 * 1.1) ** 0.5])
+    assert torch.allclose(ratio[0], common, atol=1e-3)  # and keep their common change
+    assert torch.equal(out[:, :, :8], ref[:, :, :8])  # background untouched

@@ -88,15 +88,16 @@ class EnhanceConfig(TypedConfig):
     anchor_weight: float = field(default=0.05, metadata={
         "help": "weight of the L1 anchor pulling the texture toward the original (0 = off)"})
     tone_match: ToneMode = field(default="none", metadata={
-        "help": "calibrate reference colours to the renders on the foreground before optimising (none: keep "
-                "the edit's colours; matching to a flat, desaturated render imports its bias, BENCHMARKS.md)"})
+        "help": "calibrate reference colours on the foreground before optimising: none keeps the edit's colours "
+                "(default); consensus removes the colour differences between views and keeps their common change; "
+                "mean/meanstd/histogram match each view to its render (importing a flat, desaturated render's bias)"})
     views_per_step: int | None = field(default=None, metadata={
         "help": f"reference views used per step (0 = all, as the paper's 4-view batches; default: all on a "
                 f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
     view_exponent: float = field(default=2.0, metadata={
         "help": "registered pixels weigh |n.v|^view-exponent (as the baker); pixels beyond 75 degrees or next to "
                 "silhouettes and depth jumps weigh 0, and texels only they see keep their values"})
-    precondition: bool = field(default=False, metadata={
+    precondition: bool = field(default=True, metadata={
         "help": "scale each texel's gradient by how few pixels see it (fixed, from the geometry), so sparsely "
                 "seen regions converge as fast as the rest"})
     recolour_unseen: bool = field(default=True, metadata={

@@ -16,6 +16,10 @@ Modes, per view and channel, over foreground pixels only (the white background s
 * ``meanstd``: also match the standard deviation (Reinhard-style colour transfer in RGB).
 * ``histogram``: match the full per-channel distribution (quantile mapping with linear
   interpolation between the render's sorted values).
+* ``consensus``: remove only the differences *between* views: each view's per-channel gain
+  over its render (foreground means) is divided by the geometric mean of all views' gains, so the
+  edit's common colour change is kept and per-view exposure / white-balance drift is removed (a
+  texture fitted to views that disagree in colour shows seams where they meet).
 * ``none``: the references as given.
 
 ``strength`` blends between the reference (0) and the fully matched colours (1).
@@ -31,7 +35,7 @@ from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 if TYPE_CHECKING:  # torch-free at import: configs read ToneMode without torch
     import torch
 
-ToneMode = Literal["none", "mean", "meanstd", "histogram"]
+ToneMode = Literal["none", "mean", "meanstd", "histogram", "consensus"]
 TONE_MODES: tuple[str, ...] = get_args(ToneMode)
 MIN_PIXELS = 16  # fewer foreground pixels than this on either side: nothing meaningful to match
 
@@ -77,6 +81,8 @@ def match_tone(
     ref_m = foreground_mask(reference, white_tolerance) if reference_mask is None else reference_mask.bool()
     ren_m = foreground_mask(render, white_tolerance) if render_mask is None else render_mask.bool()
     out = reference.clone()
+    if mode == "consensus":
+        return _consensus(reference, render, ref_m, ren_m, strength)
     for i in range(reference.shape[0]):
         rm, gm = ref_m[i, 0], ren_m[i, 0]
         if rm.sum() < MIN_PIXELS or gm.sum() < MIN_PIXELS:
@@ -85,6 +91,32 @@ def match_tone(
             src = reference[i, c][rm]
             matched = _match_channel(src, render[i, c][gm], mode)
             out[i, c][rm] = matched if strength >= 1 else (1 - strength) * src + strength * matched
+    return out.clamp(0.0, 1.0)
+
+
+def _consensus(reference, render, ref_m, ren_m, strength: float):
+    """``consensus`` mode (see module docs): per-view gains relative to their geometric mean."""
+    import torch
+
+    n = reference.shape[0]
+    gains = torch.ones(n, 3, dtype=torch.float64)
+    ok = torch.zeros(n, dtype=torch.bool)
+    for i in range(n):
+        rm, gm = ref_m[i, 0], ren_m[i, 0]
+        if rm.sum() < MIN_PIXELS or gm.sum() < MIN_PIXELS:
+            continue
+        for c in range(3):
+            gains[i, c] = reference[i, c][rm].double().mean().clamp_min(1e-3) / render[i, c][gm].double().mean().clamp_min(1e-3)
+        ok[i] = True
+    out = reference.clone()
+    if int(ok.sum()) < 2:
+        return out
+    common = gains[ok].log().mean(0).exp()
+    for i in torch.nonzero(ok)[:, 0].tolist():
+        rm = ref_m[i, 0]
+        factor = (common / gains[i]) ** strength
+        for c in range(3):
+            out[i, c][rm] = reference[i, c][rm] * float(factor[c])
     return out.clamp(0.0, 1.0)
 
 
