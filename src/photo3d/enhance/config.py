@@ -72,7 +72,7 @@ class EnhanceConfig(TypedConfig):
                 "its share of every update is fixed"})
     real_every: int | None = field(default=None, metadata={
         "help": f"hybrid: evaluate L_real on every N-th step only (the pixel term runs every step; L_real's "
-                f"encoders are ~95 % of a CPU step; default: {GPU['real_every']} on a GPU, {CPU['real_every']} on a CPU)"})
+                f"encoders are most of a CPU step; default: {GPU['real_every']} on a GPU, {CPU['real_every']} on a CPU)"})
     lambda_adapt: float = field(default=1.0, metadata={"help": "weight of L_adapt in L_real"})
     lambda_match: float = field(default=1.0, metadata={"help": "weight of L_match in L_real"})
     n_crops: int | None = field(default=None, metadata={
@@ -96,7 +96,7 @@ class EnhanceConfig(TypedConfig):
                 f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
     view_exponent: float = field(default=2.0, metadata={
         "help": "registered pixels weigh |n.v|^view-exponent (as the baker); pixels beyond 75 degrees or next to "
-                "silhouettes and depth jumps weigh 0, and texels only they see keep their values"})
+                "silhouettes and depth jumps weigh 0, and texels only they see are not optimised"})
     precondition: bool = field(default=True, metadata={
         "help": "scale each texel's gradient by how few pixels see it (fixed, from the geometry), so sparsely "
                 "seen regions converge as fast as the rest"})
