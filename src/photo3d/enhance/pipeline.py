@@ -127,8 +127,12 @@ def load_for_enhance(asset_path: str | Path, texture_size: int = 0):
 
 
 def prepare(asset, references: References, config: EnhanceConfig, device: torch.device,
-            notes: list[str] | None = None, log: Callable[[str], None] | None = None) -> Prepared:
-    """Rasterise, splat visibility, tone-match, register: the fixed part of a run."""
+            notes: list[str] | None = None, log: Callable[[str], None] | None = None,
+            register_now: bool = True) -> Prepared:
+    """Rasterise, splat visibility, tone-match, register: the fixed part of a run.
+
+    ``register_now=False`` leaves the registration to :func:`register_references` (the CLI checks
+    the references against the asset first, so a wrong grid is reported as such)."""
     from photo3d.render import MeshTensors
 
     notes = list(notes or [])
@@ -171,9 +175,15 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
     prep = Prepared(asset, references, views, originals, masks, finest, out.rgb, targets, notes, device,
                     alpha=out.alpha.detach(), trust=trust)
     prep.loss_targets = targets
-    if use_registration(config, notes):
-        update_registration(prep, out.rgb, 0, log)
+    if register_now:
+        register_references(prep, config, log)
     return prep
+
+
+def register_references(prep: Prepared, config: EnhanceConfig, log: Callable[[str], None] | None = None) -> None:
+    """First registration pass (when ``config`` asks for it): warp the references to the renders."""
+    if use_registration(config, prep.notes):
+        update_registration(prep, prep.before, 0, log, force=config.force)
 
 
 def view_trust(views: FixedViews, references: References, size: tuple[int, int], exponent: float) -> torch.Tensor:
@@ -201,7 +211,8 @@ def use_registration(config: EnhanceConfig, notes: list[str]) -> bool:
     return False
 
 
-def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: Callable[[str], None] | None) -> None:
+def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: Callable[[str], None] | None,
+                        force: bool = False) -> None:
     """Register the tone-matched references to ``renders`` and update ``prep.loss_targets`` in place.
 
     The first pass decides which views take part (failed views are dropped for the whole run).
@@ -212,10 +223,14 @@ def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: C
     reg = register(renders, prep.targets, prep.alpha > 0.5)
     prep.seconds_registration += reg.seconds
     if not prep.registrations:
-        prep.registrations.append((step, reg))
         for msg in reg.messages():
             say(msg)
         ok = [v for v in reg.views if v.status == "ok"]
+        if not ok and force:
+            prep.notes.append("registration failed on every view; --force: the references are used unregistered")
+            say("registration: no view aligned; --force: using the references unregistered")
+            return
+        prep.registrations.append((step, reg))
         if not ok:
             raise Photo3DError(f"{prep.references.files[0] if prep.references.files else 'reference'}: no view could "
                                "be registered to the renders (every view failed its alignment checks, see above); "
@@ -434,8 +449,9 @@ def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, c
     ground_truth = load_ground_truth(ground_truth, asset)
     for note in notes:
         say(f"note: {note}")
-    prep = prepare(asset, references, config, device, notes, say)
+    prep = prepare(asset, references, config, device, notes, say, register_now=False)
     check = verify_references(prep.before, references, str(reference), config.force)
+    register_references(prep, config, say)
     if encoders is not None and not needs_encoders(config):
         enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
     elif encoders is not None:
