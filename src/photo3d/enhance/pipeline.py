@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -180,10 +180,25 @@ def prepare(asset, references: References, config: EnhanceConfig, device: torch.
     return prep
 
 
-def register_references(prep: Prepared, config: EnhanceConfig, log: Callable[[str], None] | None = None) -> None:
-    """First registration pass (when ``config`` asks for it): warp the references to the renders."""
+def register_references(prep: Prepared, config: EnhanceConfig, log: Callable[[str], None] | None = None,
+                        strict: bool = True) -> None:
+    """First registration pass (when ``config`` asks for it): warp the references to the renders.
+
+    ``strict=False``: when no view registers, the references stay unregistered instead of raising
+    (the caller checks them and reports what is wrong)."""
     if use_registration(config, prep.notes):
-        update_registration(prep, prep.before, 0, log, force=config.force)
+        update_registration(prep, prep.before, 0, log, force=config.force or not strict)
+
+
+def checked_views(prep: Prepared, references: References) -> References:
+    """The references as the structure check should see them: registered views warped into the
+    render's frame (an editor's drift is then undone), the others as given."""
+    if not prep.registrations:
+        return references
+    reg = prep.registrations[0][1]
+    keep = reg.kept.to(reg.warped.device).view(-1, 1, 1, 1) > 0.5
+    views = torch.where(keep, reg.warped, references.views.to(reg.warped.device))
+    return replace(references, views=views)
 
 
 def view_trust(views: FixedViews, references: References, size: tuple[int, int], exponent: float) -> torch.Tensor:
@@ -227,8 +242,8 @@ def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: C
             say(msg)
         ok = [v for v in reg.views if v.status == "ok"]
         if not ok and force:
-            prep.notes.append("registration failed on every view; --force: the references are used unregistered")
-            say("registration: no view aligned; --force: using the references unregistered")
+            prep.notes.append("registration failed on every view; the references are used unregistered")
+            say("registration: no view aligned; using the references unregistered")
             return
         prep.registrations.append((step, reg))
         if not ok:
@@ -450,8 +465,12 @@ def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, c
     for note in notes:
         say(f"note: {note}")
     prep = prepare(asset, references, config, device, notes, say, register_now=False)
-    check = verify_references(prep.before, references, str(reference), config.force)
-    register_references(prep, config, say)
+    register_references(prep, config, say, strict=False)
+    check = verify_references(prep.before, checked_views(prep, references), str(reference), config.force)
+    if use_registration(config, []) and not prep.registrations and not config.force:
+        raise Photo3DError(f"{reference}: no view could be registered to the renders (every view failed its "
+                           "alignment checks, see above); check that the views match the asset and the rig "
+                           "layout, or rerun with --registration off")
     if encoders is not None and not needs_encoders(config):
         enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
     elif encoders is not None:
