@@ -1,26 +1,29 @@
-"""``enhance``: make an asset's base colour photoreal from edited views with L_real.
+"""``enhance``: make an asset's base colour photoreal from edited views.
 
 The asset's geometry is fixed; only base-colour textures change. One run:
 
 1. load the asset (assets without UVs/textures get an xatlas atlas and a baked texture through
    :func:`photo3d.assets.ensure_uvs`, noted in the record) and the references;
 2. rasterise the reference cameras once (:class:`~photo3d.enhance.views.FixedViews`);
-3. splat the references' UV coverage into a texel visibility mask per material;
-4. tone-match the references to the current renders (``tone_match``);
+3. splat the references' UV coverage into a texel visibility mask per material, from the pixels
+   the geometry lets us trust (``|n.v|^view_exponent``, none beyond 75 degrees or at silhouettes);
+4. tone-match the references (``tone_match``; default none);
 5. register them (``registration``; on for the hybrid default): optical flow warps every
    reference into its render's frame, with a per-pixel confidence; failed views (mirrored
    edits, folding or inconsistent flow) are dropped and the run says so
    (:mod:`photo3d.enhance.registration`);
-6. optimise a Laplacian-pyramid texture per textured material with Adam on the objective
+6. optimise a Laplacian-pyramid texture per textured material (``optimizer``, level-SGD by
+   default, with a fixed coverage preconditioner) on the objective
    (:mod:`photo3d.enhance.objective`) ``+ anchor_weight * |texture - original|_1``, re-shading the
    cached views each step and re-registering against the current renders every
    ``register_every`` steps; the pyramid's finest level is band-limited to the detail the views
    resolve (:func:`~photo3d.enhance.texture.finest_level`, ``band_limit``);
-7. keep unseen texels at their original values and write the outputs
-   (:func:`photo3d.enhance.record.write_outputs`).
+7. unseen texels keep their values, recoloured by the seen texels' colour change
+   (``recolour_unseen``), and the outputs are written (:func:`photo3d.enhance.record.write_outputs`).
 
-Before step 5 the reference views are checked against the renders of the asset at their cameras
-(:mod:`photo3d.enhance.reference_check`, the dataset builder's structure scores and thresholds):
+After step 5 the (registered) reference views are checked against the renders of the asset at
+their cameras (:mod:`photo3d.enhance.reference_check`, the dataset builder's structure scores and
+thresholds):
 a reference of another object, mirrored, with cells in the wrong order, or blank stops the run
 (``config.force`` runs anyway); the scores go in ``record.json``. A ``ground_truth`` asset is
 loaded before the optimisation too.
