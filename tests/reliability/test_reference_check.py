@@ -86,7 +86,7 @@ def test_force_runs_anyway_and_records_the_scores(sugar_views, tmp_path, capsys)
     check = json.loads((tmp_path / "out" / "record.json").read_text())["reference"]["check"]
     assert check["forced"] is True and check["passed"] is False
     assert [v["passed"] for v in check["views"]] == [False] * 4
-    assert check["thresholds"] == {"min_iou": 0.85, "min_edge_f": 0.7}  # the builder's VerifyConfig
+    assert check["thresholds"] == {"min_iou": 0.85, "min_edge_f": 0.7, "min_edge_recall": 0.9}
 
 
 def test_a_good_reference_passes_with_its_scores_recorded(sugar_views, tmp_path, capsys):
@@ -101,6 +101,27 @@ def test_a_good_reference_passes_with_its_scores_recorded(sugar_views, tmp_path,
     check = json.loads((tmp_path / "out" / "record.json").read_text())["reference"]["check"]
     assert check["passed"] is True and check["forced"] is False
     assert all(v["iou"] > 0.9 and v["edge_f"] > 0.7 for v in check["views"])
+
+
+def test_a_reference_that_adds_detail_passes(sugar_views):
+    """Guards: the check scored edges with the builder's F-score alone, whose precision drops with
+    every edge an edit adds, so a detailed reference of a plastic asset (the job ``enhance`` exists
+    for: the cracker box's printed text, edge F 0.53-0.61) was refused. A reference that keeps the
+    render's edges passes however many it adds."""
+    from photo3d.enhance.reference_check import check_references
+    from photo3d.imaging.masks import foreground_mask
+
+    views = sugar_views.float()
+    h, w = views.shape[-2:]
+    yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    stripes = (((xx + yy) // 4) % 2).float() * 0.35  # printed detail the render lacks
+    fg = foreground_mask(views, 0.06).float()
+    detailed = (views - fg * stripes).clamp(0, 1)
+    check = check_references(views, detailed)
+    assert check.passed, check.views
+    assert min(v["edge_f"] for v in check.views) < 0.7  # the F-score rule would have refused it
+    mirrored = check_references(views, detailed.flip(-1))
+    assert not mirrored.passed
 
 
 def test_the_check_and_the_ground_truth_come_before_the_optimisation(cube_case, tmp_path):

@@ -3,16 +3,19 @@
 ``enhance`` pulls the texture toward the reference views; a reference of another object, a
 mirrored grid, cells in the wrong order or a blank image would be optimised toward just as
 willingly. Each reference view is therefore scored against the render of the asset at its camera
-with the dataset builder's structure verification (:func:`photo3d.data.verify.verify_views`:
-silhouette IoU and edge F-score of :mod:`photo3d.eval.metrics.structure`) and the builder's
-thresholds (:class:`photo3d.data.config.VerifyConfig`: IoU >= 0.85, edge F >= 0.7), so a reference
-``enhance`` accepts is one the builder would have accepted as an edit of this asset.
+with the structure scores of :mod:`photo3d.eval.metrics.structure`: the silhouette IoU with the
+dataset builder's thresholds (:class:`photo3d.data.config.VerifyConfig`: IoU >= 0.85), and for the
+edges either the builder's edge F-score (>= 0.7) or the *edge recall* -- the share of the render's
+edges the reference keeps -- >= :data:`MIN_EDGE_RECALL`.
 
-The views are compared at :data:`CHECK_VIEW_PX` pixels a side (area-downsampled), where only the
-structure remains: the silhouette and the main edges. Finer detail is what ``enhance`` transfers
-from the reference, so it must not count as disagreement: the bundled demo's plastic asset
-against its detailed reference scores edge F 0.54-0.70 at 256 px per view but 0.78-0.92 at 128
-px, while a mirrored reference drops to 0.50-0.68 and reordered views to IoU 0.47.
+The recall is there because a reference for ``enhance`` adds detail to a plastic render by design,
+and every added edge lowers the F-score's precision; the F-score stays because a photometric edit
+(more contrast, clipped highlights) can drop a few weak edges of the render. The views are
+compared at :data:`CHECK_VIEW_PX` pixels a side (area-downsampled), where only the structure
+remains. Measured on the demo's references (plastic asset vs detailed, drifted reference): the
+sugar box keeps 0.97-1.00 of the render's edges (edge F 0.78-0.92) and the text-covered cracker
+box 0.95-1.00 (edge F only 0.53-0.80, which the F-score alone rejected); mirrored references keep
+0.26-0.86 (edge F 0.16-0.68) and reordered views 0.11-0.42 (edge F 0.09-0.27).
 
 A view that fails is diagnosed: blank (one flat colour, or no object on the white background),
 mirrored (its left-right flip scores clearly better), in another view's cell (it matches the
@@ -32,6 +35,7 @@ import torch
 from photo3d.errors import ReferenceMismatchError
 
 CHECK_VIEW_PX = 128  # views are compared at this size (longer side; smaller views as they are)
+MIN_EDGE_RECALL = 0.9  # share of the render's edges a reference must keep (see the module docs)
 FLAT_STD = 2.0 / 255.0  # a view whose pixels vary less than this is blank
 # an alternative explanation (flipped, another camera's view) must nearly pass the thresholds (score /
 # threshold, the worse of IoU and edge F) and beat the view's own scores by a margin
@@ -48,8 +52,8 @@ class ReferenceCheck:
     """Scores of each reference view against the render of the asset at its camera.
 
     Attributes:
-        views: per view ``{"iou", "edge_f", "passed", "diagnosis"?}``.
-        thresholds: ``{"min_iou", "min_edge_f"}`` used.
+        views: per view ``{"iou", "edge_f", "edge_recall", "passed", "diagnosis"?}``.
+        thresholds: ``{"min_iou", "min_edge_f", "min_edge_recall"}`` used (edges pass on either).
         forced: the run went on although views failed.
     """
 
@@ -67,8 +71,9 @@ class ReferenceCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return {"passed": self.passed, "forced": self.forced, "thresholds": self.thresholds, "views": self.views,
-                "scores": "silhouette IoU and edge F-score of each reference view against the asset's render "
-                          "at its camera (the dataset builder's verification)"}
+                "scores": "silhouette IoU, edge F-score and edge recall (share of the render's edges the reference "
+                          "keeps) of each reference view against the asset's render at its camera; edges pass "
+                          "on F-score or recall"}
 
     def lines(self, source: str, names: list[str]) -> list[str]:
         """One line per failed view, then what to do."""
@@ -76,11 +81,11 @@ class ReferenceCheck:
         out = []
         for i in self.failed:
             v = self.views[i]
-            out.append(f"{source} {names[i]}: silhouette IoU {v['iou']:.2f}, edge F {v['edge_f']:.2f} against the "
-                       f"asset's render: {v['diagnosis']}")
+            out.append(f"{source} {names[i]}: silhouette IoU {v['iou']:.2f}, edge F {v['edge_f']:.2f}, edge recall "
+                       f"{v['edge_recall']:.2f} against the asset's render: {v['diagnosis']}")
         out.append(f"{len(self.failed)} of {len(self.views)} reference views do not show this asset (needed: "
-                   f"IoU >= {t['min_iou']}, edge F >= {t['min_edge_f']}); fix the reference, or pass --force to "
-                   "optimise toward it anyway")
+                   f"IoU >= {t['min_iou']}, and edge F >= {t['min_edge_f']} or edge recall >= "
+                   f"{t['min_edge_recall']}); fix the reference, or pass --force to optimise toward it anyway")
         return out
 
 
@@ -97,8 +102,6 @@ def check_references(renders: torch.Tensor, references: torch.Tensor, verify: An
         :class:`ReferenceCheck` (not raising: see :func:`require_references`).
     """
     from photo3d.data.config import VerifyConfig
-    from photo3d.data.verify import verify_views
-
     from photo3d.imaging.resample import resize
 
     cfg = verify or VerifyConfig()
@@ -106,15 +109,23 @@ def check_references(renders: torch.Tensor, references: torch.Tensor, verify: An
     scale = min(1.0, CHECK_VIEW_PX / max(h, w))
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     renders, references = resize(renders.float().cpu(), size), resize(references.float().cpu(), size)
-    result = verify_views(renders, references, cfg)
-    check = ReferenceCheck(thresholds={"min_iou": cfg.min_iou, "min_edge_f": cfg.min_edge_f})
-    for i, scores in enumerate(result.views):
-        passed = not any(c.startswith(f"view{i}:") for c in result.failed_checks)
-        view = {"iou": scores["iou"], "edge_f": scores["edge_f"], "passed": passed}
+    scores_t = _scores(renders, references, cfg)
+    check = ReferenceCheck(thresholds={"min_iou": cfg.min_iou, "min_edge_f": cfg.min_edge_f,
+                                       "min_edge_recall": MIN_EDGE_RECALL})
+    for i in range(len(renders)):
+        scores = {k: round(float(v[i]), 4) for k, v in scores_t.items()}
+        passed = _ratio(scores, cfg) >= 1.0
+        view = {**scores, "passed": passed}
         if not passed:
             view["diagnosis"] = _diagnose(i, renders, references, scores, cfg)
         check.views.append(view)
     return check
+
+
+def _scores(renders: torch.Tensor, references: torch.Tensor, cfg) -> dict[str, torch.Tensor]:
+    from photo3d.eval.metrics.structure import structure_scores
+
+    return structure_scores(renders, references, cfg.white_tolerance, cfg.edge_tolerance, recall=True)
 
 
 def require_references(check: ReferenceCheck, source: str, names: list[str], force: bool) -> ReferenceCheck:
@@ -158,7 +169,6 @@ def view_names(cameras, kind: str) -> list[str]:
 
 
 def _diagnose(i: int, renders: torch.Tensor, refs: torch.Tensor, own: dict, cfg) -> str:
-    from photo3d.eval.metrics.structure import structure_scores
     from photo3d.imaging.masks import foreground_mask
 
     ref = refs[i:i + 1]
@@ -168,10 +178,9 @@ def _diagnose(i: int, renders: torch.Tensor, refs: torch.Tensor, own: dict, cfg)
         return "no object in the view (all white background)"
 
     def score(candidate: torch.Tensor, render: torch.Tensor) -> float:
-        s = structure_scores(render, candidate, cfg.white_tolerance, cfg.edge_tolerance)
-        return min(float(s["iou"][0]) / cfg.min_iou, float(s["edge_f"][0]) / cfg.min_edge_f)
+        return _ratio({k: float(v[0]) for k, v in _scores(render, candidate, cfg).items()}, cfg)
 
-    base = min(own["iou"] / cfg.min_iou, own["edge_f"] / cfg.min_edge_f)
+    base = _ratio(own, cfg)
     flipped = score(ref.flip(-1), renders[i:i + 1])
     others = {j: score(ref, renders[j:j + 1]) for j in range(len(renders)) if j != i}
     best_j = max(others, key=others.get) if others else None
@@ -182,6 +191,12 @@ def _diagnose(i: int, renders: torch.Tensor, refs: torch.Tensor, own: dict, cfg)
     if own["iou"] < cfg.min_iou:
         return "the silhouette differs: another object, or moved, rescaled or re-posed"
     return "the edges differ: another object or texture layout, or shifted detail"
+
+
+def _ratio(scores: dict[str, float], cfg) -> float:
+    """How well a view passes: score / threshold of the worse of IoU and edges (>= 1 passes)."""
+    edges = max(scores["edge_f"] / cfg.min_edge_f, scores["edge_recall"] / MIN_EDGE_RECALL)
+    return min(scores["iou"] / cfg.min_iou, edges)
 
 
 def _explains(alternative: float, own: float) -> bool:

@@ -12,7 +12,9 @@ per view, closed form except the optional third:
 * **edge F-score**: edges are thresholded Sobel magnitudes of the 3x3-blurred luminance; an edge
   pixel of one image counts as matched when the other image has an edge within ``tolerance``
   pixels (precision, recall, F1). Catches mirrored views (symmetric silhouettes, asymmetric
-  labels) and shifts that IoU alone forgives on large objects.
+  labels) and shifts that IoU alone forgives on large objects. Its recall alone (the share of
+  the reference's edges the candidate keeps) tolerates added detail: ``photo3d enhance``'s
+  reference check uses it, since its references add detail to the render by design.
 * **patch-feature similarity** (optional): mean cosine of co-located encoder patch tokens
   (e.g. DINO), over the reference's foreground patches.
 
@@ -95,13 +97,29 @@ def edge_fscore(edges_a: torch.Tensor, edges_b: torch.Tensor, tolerance: int = E
     Returns:
         ``[B]`` F-score in [0, 1] (1 where both maps are empty).
     """
-    near_a, near_b = dilate(edges_a, tolerance), dilate(edges_b, tolerance)
-    na, nb = edges_a.flatten(1).sum(1).float(), edges_b.flatten(1).sum(1).float()
-    precision = (edges_b & near_a).flatten(1).sum(1).float() / nb.clamp_min(1)
-    recall = (edges_a & near_b).flatten(1).sum(1).float() / na.clamp_min(1)
+    precision, recall = edge_recall(edges_b, edges_a, tolerance), edge_recall(edges_a, edges_b, tolerance)
     f = 2 * precision * recall / (precision + recall).clamp_min(1e-8)
-    both_empty = (na == 0) & (nb == 0)
+    both_empty = ~edges_a.flatten(1).any(1) & ~edges_b.flatten(1).any(1)
     return torch.where(both_empty, torch.ones_like(f), f)
+
+
+def edge_recall(edges_ref: torch.Tensor, edges: torch.Tensor, tolerance: int = EDGE_TOLERANCE) -> torch.Tensor:
+    """Share of the edge pixels of ``edges_ref`` with an edge of ``edges`` within ``tolerance`` px.
+
+    Not symmetric: an image that keeps every edge of the reference and adds its own (an edit that
+    adds detail) has recall 1 and a lower F-score.
+
+    Args:
+        edges_ref: ``[B, 1, H, W]`` bool edges that should be kept.
+        edges: ``[B, 1, H, W]`` bool edges of the other image.
+        tolerance: matching radius in pixels.
+
+    Returns:
+        ``[B]`` recall in [0, 1] (1 where ``edges_ref`` is empty).
+    """
+    n = edges_ref.flatten(1).sum(1).float()
+    kept = (edges_ref & dilate(edges, tolerance)).flatten(1).sum(1).float()
+    return torch.where(n > 0, kept / n.clamp_min(1), torch.ones_like(n))
 
 
 @torch.no_grad()
@@ -128,7 +146,7 @@ def patch_similarity(encoder: Any, renders: torch.Tensor, edits: torch.Tensor,
 
 def structure_scores(reference: torch.Tensor, candidate: torch.Tensor,
                      white_tolerance: float = SILHOUETTE_WHITE_TOLERANCE, edge_tolerance: int = EDGE_TOLERANCE,
-                     encoder: Any = None) -> dict[str, torch.Tensor]:
+                     encoder: Any = None, *, recall: bool = False) -> dict[str, torch.Tensor]:
     """Per-view structure scores of ``candidate`` against ``reference`` (same size).
 
     The mask cleanup radius and the edge tolerance scale with the view width (tolerances are
@@ -141,9 +159,12 @@ def structure_scores(reference: torch.Tensor, candidate: torch.Tensor,
         white_tolerance: foreground rule of the silhouettes (see :mod:`photo3d.imaging.masks`).
         edge_tolerance: edge matching radius in px at 512 px per view.
         encoder: optional patch-token encoder (see :func:`patch_similarity`).
+        recall: also return ``"edge_recall"``: the share of ``reference``'s edges that
+            ``candidate`` keeps (:func:`edge_recall`).
 
     Returns:
-        ``{"iou": [V], "edge_f": [V]}``, plus ``"feature_sim": [V]`` when ``encoder`` is given.
+        ``{"iou": [V], "edge_f": [V]}``, plus ``"edge_recall": [V]`` with ``recall`` and
+        ``"feature_sim": [V]`` when ``encoder`` is given.
     """
     if reference.shape != candidate.shape:
         raise ValueError(f"structure scores need views of one shape, got {tuple(reference.shape)} "
@@ -153,7 +174,10 @@ def structure_scores(reference: torch.Tensor, candidate: torch.Tensor,
     mr = foreground_mask(reference, white_tolerance, cleanup)
     mc = foreground_mask(candidate, white_tolerance, cleanup)
     tol = max(1, round(edge_tolerance * view / 512))
-    out = {"iou": silhouette_iou(mr, mc), "edge_f": edge_fscore(edge_map(reference), edge_map(candidate), tol)}
+    er, ec = edge_map(reference), edge_map(candidate)
+    out = {"iou": silhouette_iou(mr, mc), "edge_f": edge_fscore(er, ec, tol)}
+    if recall:
+        out["edge_recall"] = edge_recall(er, ec, tol)
     if encoder is not None:
         out["feature_sim"] = patch_similarity(encoder, reference, candidate, mr)
     return out
@@ -179,6 +203,7 @@ __all__ = [
     "IOU_DEF",
     "edge_alignment",
     "edge_fscore",
+    "edge_recall",
     "edge_map",
     "patch_similarity",
     "silhouette_iou",
