@@ -57,9 +57,10 @@ def verify_structure(render: torch.Tensor, edited: torch.Tensor, cfg: Any, encod
 def verify_views(renders: torch.Tensor, edited: torch.Tensor, cfg: Any, encoder: Any = None) -> Verification:
     """Compare edited views with the renders they should keep the structure of, view by view.
 
-    The builder's check of an edit (:func:`verify_structure`) and ``photo3d enhance``'s check of
-    its reference views (:mod:`photo3d.enhance.reference_check`) are this function with the
-    thresholds of :class:`~photo3d.data.config.VerifyConfig`.
+    The builder's check of an edit (:func:`verify_structure`) is this function with the thresholds
+    of :class:`~photo3d.data.config.VerifyConfig`. ``photo3d enhance``'s check of its reference
+    views (:mod:`photo3d.enhance.reference_check`) uses the same scores and IoU threshold but also
+    passes edges on recall, since its references add detail by design.
 
     Args:
         renders: ``[V, 3, H, W]`` renders in [0, 1] on white.
