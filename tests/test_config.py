@@ -34,8 +34,8 @@ class _Outer(TypedConfig):
 def test_dataclass_construction_checks_types():
     with pytest.raises(InputError) as info:
         EnhanceConfig(tone_match="bogus")
-    assert str(info.value) == ("EnhanceConfig.tone_match = 'bogus': expected one of 'none', 'mean', "
-                               "'meanstd', 'histogram', 'consensus'")
+    assert str(info.value) == ("EnhanceConfig.tone_match = 'bogus': expected one of 'auto', 'none', 'mean', "
+                               "'meanstd', 'histogram', 'consensus', 'drift'")
     with pytest.raises(InputError, match=r"EnhanceConfig.steps = True: expected an integer"):
         EnhanceConfig(steps=True)  # a bool is not an integer
     with pytest.raises(InputError, match=r"Suite.resolution = '512': expected an integer"):

@@ -12,7 +12,7 @@ paradigms, evaluation suites, the dataset builder, ``photo3d render``):
   :class:`~photo3d.errors.ConfigError` line (an ``InputError`` and a ``ValueError``) naming the
   key, the value and what was expected::
 
-      EnhanceConfig.tone_match = 'bogus': expected one of 'none', 'mean', 'meanstd', 'histogram'
+      EnhanceConfig.tone_match = 'bogus': expected one of 'auto', 'none', 'mean', 'meanstd', ...
 
 * :func:`config_from_dict` builds (nested) configs from TOML/JSON tables with the key path in the
   message (``render.resolution = '512': expected an integer``) and rejects unknown keys.

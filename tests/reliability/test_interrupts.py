@@ -19,8 +19,11 @@ import pytest
 from reliability_helpers import ENHANCE_FAST, MV_TINY, TRAIN_FAST, run, snapshot
 
 # runs ARGV through photo3d's console entry point after PATCH (which sets up the interruption)
+# (SIGINT is reset to Python's default handler: a test run started as a background job inherits it
+# ignored, and a user's Ctrl-C comes from a terminal where it is not)
 SCRIPT = """
 import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 {patch}
 from photo3d.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -17,6 +17,7 @@ from photo3d.imaging.tone import ToneMode
 LossName = Literal["hybrid", "real", "adapt", "match", "l1", "l2"]
 Registration = Literal["auto", "on", "off"]
 OptimizerName = Literal["level-sgd", "level-adam", "adam"]
+ToneChoice = Literal["auto", ToneMode]  # auto: drift for registered references, none otherwise
 
 # Settings left at None are chosen for the device (EnhanceConfig.resolved): the paper's rig and
 # batches on a GPU; on a CPU a quarter of the pixels, two views and two crops per step, so the
@@ -87,10 +88,12 @@ class EnhanceConfig(TypedConfig):
                 "the paper; 1x on a CPU)"})
     anchor_weight: float = field(default=0.05, metadata={
         "help": "weight of the L1 anchor pulling the texture toward the original (0 = off)"})
-    tone_match: ToneMode = field(default="none", metadata={
-        "help": "calibrate reference colours on the foreground before optimising: none keeps the edit's colours "
-                "(default); consensus removes the colour differences between views and keeps their common change; "
-                "mean/meanstd/histogram match each view to its render (importing a flat, desaturated render's bias)"})
+    tone_match: ToneChoice = field(default="auto", metadata={
+        "help": "calibrate reference colours on the foreground: drift removes each view's white balance, exposure "
+                "and lighting ramp relative to the other views, fitted on the registered pixels, and keeps the edit's "
+                "common colour change; none keeps the edit's colours; consensus removes per-view gains only; "
+                "mean/meanstd/histogram match each view to its render (importing a flat, desaturated render's bias); "
+                "auto = drift when the references are registered (the hybrid default), none for the ablation arms"})
     views_per_step: int | None = field(default=None, metadata={
         "help": f"reference views used per step (0 = all, as the paper's 4-view batches; default: all on a "
                 f"GPU, {CPU['views_per_step']} on a CPU); every view is still used equally often"})
@@ -102,7 +105,8 @@ class EnhanceConfig(TypedConfig):
                 "seen regions converge as fast as the rest"})
     recolour_unseen: bool = field(default=True, metadata={
         "help": "texels no reference sees reliably take the colour change of the seen ones (per-channel gain and "
-                "offset) instead of keeping the input's colour"})
+                "offset, plus the local change next to them diffused over the surface) instead of keeping the "
+                "input's colour; chart borders the input's gutter bled into are refilled from the charts' interiors"})
     visibility_dilation: int = field(default=2, metadata={
         "help": "extra texels of dilation around the texels the references see"})
     encoders: EncoderPref = field(default="auto", metadata={
@@ -131,6 +135,13 @@ class EnhanceConfig(TypedConfig):
             raise InputError(f"pyramid_levels must be >= 1, got {self.pyramid_levels}")
         if self.texture_size < 0:
             raise InputError(f"texture_size must be >= 0, got {self.texture_size}")
+
+    @property
+    def tone(self) -> ToneMode:
+        """The tone mode ``tone_match`` stands for (``auto``: drift when registered, else none)."""
+        if self.tone_match == "auto":
+            return "drift" if self.registered else "none"
+        return self.tone_match
 
     @property
     def registered(self) -> bool:

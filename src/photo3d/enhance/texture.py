@@ -12,6 +12,12 @@ Why a pyramid of residuals rather than free texels
     from the loss; the final texture is still blended with the original through the texel
     visibility mask (:mod:`photo3d.enhance.visibility`) because the coarse levels spread
     updates beyond the seen texels.
+
+What unseen texels hold
+    :func:`recolour_unseen` carries the seen texels' global colour change to them, and
+    :func:`diffuse_change` adds the local change of their seen surroundings, diffused over the
+    welded mesh (the baker's harmonic fill), so a seen and an unseen part of one surface meet
+    without a colour edge; it also refills chart borders that a blurred input's gutter bled into.
 """
 
 from __future__ import annotations
@@ -177,6 +183,102 @@ def recolour_unseen(optimised: torch.Tensor, original: torch.Tensor, mask: torch
     gain = gain.clamp(0.25, 4.0)  # a flat channel gives no slope: keep it from exploding
     rgb = ((original[:3].reshape(3, -1).double() - xm) * gain + ym).clamp(0.0, 1.0)
     return torch.cat([rgb.to(original.dtype).reshape(original[:3].shape), original[3:]], dim=0)
+
+
+MIN_BLEEDING = 0.1  # median pull of chart borders toward the gutter colour above which they are healed
+MAX_BAND_SHARE = 0.25  # ... when the border band is at most this share of the chart texels
+
+
+def gutter_bleeding(texture: torch.Tensor, healed: torch.Tensor, covered: torch.Tensor, interior: torch.Tensor) -> float:
+    """How far ``texture``'s chart-border texels are pulled toward the gutter's colour, as the median
+    fraction ``a`` of ``texture = (1 - a) * healed + a * gutter`` over the border band (``covered``
+    minus ``interior``), ``healed`` being the border continued from the charts' interiors.
+
+    0 for a clean atlas (border detail is as often lighter as darker than its continuation), ~0.3 -
+    0.5 for a texture blurred across its chart borders (the gutter bled in). Border texels whose
+    continuation has the gutter's colour anyway carry no evidence and are left out.
+    """
+    from photo3d.imaging.morphology import dilate
+
+    ring = dilate(covered[None, None], 2)[0, 0] & ~covered
+    band = covered & ~interior
+    if int(ring.sum()) < 16 or int(band.sum()) < 16:
+        return 0.0
+    gutter = texture[:, ring].median(dim=1).values[:, None]  # [3, 1]
+    towards = healed[:, band] - gutter
+    norm = towards.square().sum(0)
+    informative = norm > 0.1 ** 2
+    if int(informative.sum()) < 16:
+        return 0.0
+    pull = ((healed[:, band] - texture[:, band]) * towards).sum(0) / norm.clamp_min(1e-12)
+    return float(pull[informative].median())
+
+
+def diffuse_change(optimised: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor, mesh, material: int,
+                   margin: int = 0, seam_band: int = 0) -> torch.Tensor:
+    """``optimised`` where the views constrain it; elsewhere ``keep`` plus the change the
+    optimisation made next to it, diffused over the surface.
+
+    The change ``optimised - keep`` of the seen texels is the known data of the baker's harmonic
+    fill over the welded mesh (:func:`photo3d.bake.inpaint.fill_unseen`): an unseen patch inside a
+    chart, or across a UV seam from the seen surface, continues the colour of its seen border
+    instead of meeting it at an edge (which shows as a colour seam in any view that sees both).
+    Two bands are filled rather than trusted:
+
+    * the seen region's outer ``margin`` texels (the visibility mask's dilation, which the views
+      barely constrain);
+    * the ``seam_band`` texels along every chart border: a render's bilinear taps there straddle
+      the gutter, so the views pin them down poorly, and a generator's texture is often darkened
+      there by bleeding from the gutter. ``keep`` itself is first healed there (its colours
+      diffused over the welded mesh from the charts' interiors, across the seam), so both sides
+      of a UV seam meet at one colour.
+
+    Gutter texels next to the charts take the nearest chart texel's colour (the baker's seam
+    dilation); texels farther off (another material's charts, unused atlas space) keep ``keep``.
+
+    Args:
+        optimised: ``[C, H, W]`` optimised texture of ``material``.
+        keep: ``[C, H, W]`` what unseen texels hold without the change (e.g. :func:`recolour_unseen`).
+        mask: ``[H, W]`` or ``[1, H, W]`` texel visibility.
+        mesh: the :class:`~photo3d.assets.mesh.Mesh` whose faces of ``material`` use the texture.
+        material: material index.
+        margin: texels of the seen region's border that are filled instead of kept.
+        seam_band: texels along chart borders that are filled instead of kept (0 = none).
+
+    Returns:
+        ``[C, H, W]`` texture (:func:`blend_seen` of ``optimised`` and ``keep`` when the texture is
+        not square, no texel is seen, or the material has no UVs).
+    """
+    from photo3d.assets.bake import fill_empty
+    from photo3d.assets.mesh import Mesh
+    from photo3d.bake.inpaint import fill_unseen
+    from photo3d.bake.texels import texel_surface
+    from photo3d.imaging.morphology import dilate, erode
+
+    h, w = optimised.shape[-2:]
+    seen = erode(mask.reshape(1, 1, h, w) > 0.5, margin)[0, 0]
+    faces = mesh.faces[mesh.face_material == material]
+    if h != w or mesh.uv is None or len(faces) == 0 or int(seen.sum()) < 16:
+        return blend_seen(optimised, keep, mask)
+    sub = Mesh(mesh.vertices, faces, uv=mesh.uv)
+    surface = texel_surface(sub, h)
+    dev = keep.device
+    covered = torch.as_tensor(surface.covered, device=dev)
+    interior = erode(covered[None, None], seam_band)[0, 0] if seam_band > 0 else covered
+    base, known = keep[:3], seen
+    # thin charts (most of their texels on the border) cannot be continued from their interior
+    if seam_band > 0 and float((covered & ~interior).sum()) <= MAX_BAND_SHARE * float(covered.sum()):
+        healed = fill_unseen(sub, surface, base.cpu(), interior.cpu()).to(keep)
+        if gutter_bleeding(keep[:3], healed, covered, interior) > MIN_BLEEDING:
+            base, known = healed, seen & (interior | ~covered)
+    change = fill_unseen(sub, surface, (optimised[:3] - base).cpu(), known.cpu()).to(keep)
+    rgb = torch.where(known | ~covered, optimised[:3], (base + change).clamp(0.0, 1.0))
+    near = dilate(covered[None, None], margin + 2)[0, 0] & ~covered & ~known
+    ring = torch.as_tensor(fill_empty(rgb.permute(1, 2, 0).cpu().numpy(), (covered | known).cpu().numpy()),
+                           device=dev).permute(2, 0, 1)
+    rgb = torch.where(near, ring.to(rgb), rgb)
+    rgb = torch.where(~(known | covered | near), keep[:3], rgb)
+    return torch.cat([rgb, keep[3:]], dim=0)
 
 
 def finest_level(spacing: float) -> int:

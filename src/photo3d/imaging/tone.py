@@ -20,6 +20,16 @@ Modes, per view and channel, over foreground pixels only (the white background s
   over its render (foreground means) is divided by the geometric mean of all views' gains, so the
   edit's common colour change is kept and per-view exposure / white-balance drift is removed (a
   texture fitted to views that disagree in colour shows seams where they meet).
+* ``drift``: remove each view's colour *drift* relative to the other views, with a model of what
+  an editor does to one view: ``edited = (gain * c + offset) * (1 + ramp . xy)`` per channel,
+  i.e. white balance, exposure and a soft lighting gradient across the image (``xy`` in
+  [-1, 1]). The views' common colour change (the edit's realism: contrast, saturation) is one
+  3x4 colour matrix fitted on all views together; each view's gain, offset and ramp are fitted
+  on top of it (weighted least squares on paired pixels, :func:`fit_view_drift`) and replaced by
+  the views' consensus (geometric-mean gain, mean offset, no ramp). Pixel pairs should be
+  registered (``photo3d enhance`` fits it on the optical-flow-registered views, weighted by their
+  confidence); :func:`match_tone` pairs pixels as they are, which is close enough for drift of a
+  few pixels.
 * ``none``: the references as given.
 
 ``strength`` blends between the reference (0) and the fully matched colours (1).
@@ -27,6 +37,7 @@ Modes, per view and channel, over foreground pixels only (the white background s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, get_args
 
 from photo3d.errors import InputError
@@ -35,9 +46,23 @@ from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
 if TYPE_CHECKING:  # torch-free at import: configs read ToneMode without torch
     import torch
 
-ToneMode = Literal["none", "mean", "meanstd", "histogram", "consensus"]
+ToneMode = Literal["none", "mean", "meanstd", "histogram", "consensus", "drift"]
 TONE_MODES: tuple[str, ...] = get_args(ToneMode)
 MIN_PIXELS = 16  # fewer foreground pixels than this on either side: nothing meaningful to match
+# drift: pixels this close to 0 or 1 in any channel are left out of the fit (clipped by the editor)
+CLIP_MARGIN = 0.01
+# drift: ridge pulling the common 3x4 colour matrix toward per-channel gains, relative to the
+# colour variance; an object of nearly one colour leaves the cross-channel terms undetermined
+COMMON_RIDGE = 0.05
+# drift: gains are pulled toward 1 as if the colours had at least this spread (std): on a
+# nearly one-coloured object gain and offset explain the same pixels, and the offset takes it
+PRIOR_SPREAD = 0.05
+# drift: the ramp is pulled toward 0 as if the object spanned at least this much (std of x, y) of the view
+PRIOR_RAMP = 0.1
+# drift: a view whose fitted gain leaves this range (or whose ramp exceeds MAX_RAMP) is left as is
+GAIN_RANGE = (0.5, 2.0)
+MAX_RAMP = 0.5
+DRIFT_ITERATIONS = 4
 
 
 def match_tone(
@@ -83,6 +108,12 @@ def match_tone(
     out = reference.clone()
     if mode == "consensus":
         return _consensus(reference, render, ref_m, ren_m, strength)
+    if mode == "drift":
+        pairs = ref_m & ren_m if ref_m.shape == ren_m.shape else None
+        if pairs is None:
+            raise InputError("match_tone(mode='drift') pairs pixels: reference and render must have the same size, got "
+                             f"{tuple(reference.shape)} and {tuple(render.shape)}")
+        return fit_view_drift(reference, render, pairs.to(reference.dtype)).remove(reference, ref_m, strength)
     for i in range(reference.shape[0]):
         rm, gm = ref_m[i, 0], ren_m[i, 0]
         if rm.sum() < MIN_PIXELS or gm.sum() < MIN_PIXELS:
@@ -118,6 +149,210 @@ def _consensus(reference, render, ref_m, ren_m, strength: float):
         for c in range(3):
             out[i, c][rm] = reference[i, c][rm] * float(factor[c])
     return out.clamp(0.0, 1.0)
+
+
+@dataclass
+class ViewDrift:
+    """Per-view colour drift fitted by :func:`fit_view_drift` (float64, on the CPU).
+
+    Attributes:
+        gain: ``[N, 3]`` per-channel gain of each view (white balance times exposure).
+        offset: ``[N, 3]`` per-channel offset.
+        ramp: ``[N, 2]`` lighting gradient: the view is multiplied by ``1 + ramp . (x, y)``,
+            ``(x, y)`` in [-1, 1] across the image.
+        ok: ``[N]`` views whose fit is trusted (enough pixels, gain and ramp in range); the
+            others are left unchanged by :meth:`remove`.
+        common_gain, common_offset: ``[3]`` the consensus the views are moved to.
+    """
+
+    gain: torch.Tensor
+    offset: torch.Tensor
+    ramp: torch.Tensor
+    ok: torch.Tensor
+    common_gain: torch.Tensor
+    common_offset: torch.Tensor
+
+    def remove(self, views: torch.Tensor, mask: torch.Tensor | None = None, strength: float = 1.0) -> torch.Tensor:
+        """``views`` (``[N, 3, H, W]``, the fitted views or the same views in another frame a few
+        pixels away) with each trusted view's drift replaced by the consensus, on ``mask``
+        (default: :func:`~photo3d.imaging.masks.foreground_mask`); clamped to [0, 1]."""
+        import torch
+
+        if views.shape[0] != self.gain.shape[0]:
+            raise InputError(f"ViewDrift of {self.gain.shape[0]} views applied to {views.shape[0]}")
+        m = foreground_mask(views, WHITE_TOLERANCE) if mask is None else mask.bool()
+        x = views.double()
+        light = 1.0 + _ramp(self.ramp.to(x.device), views.shape[-2:], x.device)  # [N, 1, H, W]
+        g, o = self.gain.to(x.device)[..., None, None], self.offset.to(x.device)[..., None, None]
+        cg, co = self.common_gain.to(x.device).view(1, 3, 1, 1), self.common_offset.to(x.device).view(1, 3, 1, 1)
+        fixed = (x / light - o) / g * cg + co
+        if strength < 1:
+            fixed = (1 - strength) * x + strength * fixed
+        use = m & self.ok.to(views.device).view(-1, 1, 1, 1)
+        return torch.where(use, fixed.to(views.dtype), views).clamp(0.0, 1.0)
+
+    def to_record(self) -> list[dict]:
+        """One dict per view (rounded), for ``record.json``."""
+        return [{"view": i, "ok": bool(self.ok[i]), "gain": [round(float(v), 4) for v in self.gain[i]],
+                 "offset": [round(float(v), 4) for v in self.offset[i]],
+                 "ramp": [round(float(v), 4) for v in self.ramp[i]]} for i in range(len(self.ok))]
+
+
+def fit_view_drift(reference: torch.Tensor, render: torch.Tensor, weight: torch.Tensor,
+                   iterations: int = DRIFT_ITERATIONS) -> ViewDrift:
+    """Fit each view's colour drift (``drift`` mode, see the module docs) on paired pixels.
+
+    ``reference[v] ~ (gain_v * common(render[v]) + offset_v) * (1 + ramp_v . xy)``: ``common`` is one
+    3x4 colour matrix for all views (the edit's own colour change, kept), gain / offset / ramp
+    are the view's drift (weighted least squares, alternating between the colour terms and the
+    ramp). Pixels clipped by the editor (within :data:`CLIP_MARGIN` of 0 or 1) are left out.
+
+    Args:
+        reference: ``[N, 3, H, W]`` edited views in [0, 1].
+        render: ``[N, 3, H, W]`` renders, pixel-aligned with ``reference``.
+        weight: ``[N, 1, H, W]`` trust in each pixel pair (0 = unused), e.g. registration confidence.
+        iterations: Gauss-Newton steps of each view's fit.
+
+    Returns:
+        :class:`ViewDrift`.
+    """
+    import torch
+
+    if reference.shape != render.shape or reference.ndim != 4 or reference.shape[1] != 3:
+        raise InputError(f"fit_view_drift wants paired [N, 3, H, W] views, got {tuple(reference.shape)} and "
+                         f"{tuple(render.shape)}")
+    n = reference.shape[0]
+    y, x = reference.detach().double().cpu(), render.detach().double().cpu()
+    # per channel: a saturated colour clips one channel (a yellow's blue at 0) and keeps the others
+    unclipped = (y > CLIP_MARGIN) & (y < 1 - CLIP_MARGIN)
+    w = weight.detach().double().cpu().clamp_min(0) * unclipped  # [N, 3, H, W]
+    xy = _coords(reference.shape[-2:])  # [2, H, W]
+    gain, offset, ramp = torch.ones(n, 3, dtype=torch.float64), torch.zeros(n, 3, dtype=torch.float64),         torch.zeros(n, 2, dtype=torch.float64)
+    ok = w.gt(0).any(1).flatten(1).sum(1) >= MIN_PIXELS
+    for _ in range(2):  # common matrix on views with their current drift removed, then the drift again
+        light = 1.0 + _ramp(ramp, y.shape[-2:], y.device)
+        undrifted = (y / light - offset[..., None, None]) / gain[..., None, None]
+        common = _fit_common(x, undrifted, w * ok.view(-1, 1, 1, 1))
+        p = _apply_common(common, x)
+        for v in range(n):
+            gain[v], offset[v], ramp[v] = _fit_view(p[v], y[v], w[v], xy, iterations)
+    ok &= ((gain > GAIN_RANGE[0]) & (gain < GAIN_RANGE[1])).all(1) & (ramp.abs() < MAX_RAMP).all(1)
+    if int(ok.sum()) >= 2:
+        cg, co = gain[ok].log().mean(0).exp(), offset[ok].mean(0)
+    else:  # no consensus to move to: leave every view as it is
+        ok = torch.zeros_like(ok)
+        cg, co = torch.ones(3, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
+    return ViewDrift(gain, offset, ramp, ok, cg, co)
+
+
+def _coords(size) -> torch.Tensor:
+    """``[2, H, W]`` pixel-centre coordinates (x, y) in (-1, 1), float64."""
+    import torch
+
+    h, w = size
+    ys = (torch.arange(h, dtype=torch.float64) + 0.5) / h * 2 - 1
+    xs = (torch.arange(w, dtype=torch.float64) + 0.5) / w * 2 - 1
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx, gy])
+
+
+def _ramp(ramp: torch.Tensor, size, device) -> torch.Tensor:
+    """``[N, 1, H, W]`` ``ramp . (x, y)`` of each view."""
+    import torch
+
+    xy = _coords(size).to(device)
+    return (ramp.to(device, torch.float64)[:, :, None, None] * xy[None]).sum(1, keepdim=True)
+
+
+def _fit_common(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``[4, 3]`` colour matrix ``y ~ [x, 1] @ M`` over all views (``w``: ``[N, 3, H, W]`` weights of
+    each output channel), ridge toward per-channel gains and offsets."""
+    import torch
+
+    feats = torch.cat([x, torch.ones_like(x[:, :1])], 1).permute(0, 2, 3, 1).reshape(-1, 4)
+    tgt = y.permute(0, 2, 3, 1).reshape(-1, 3)
+    ww = w.permute(0, 2, 3, 1).reshape(-1, 3)
+    out = torch.cat([torch.eye(3, dtype=torch.float64), torch.zeros(1, 3, dtype=torch.float64)])
+    gain, offset = _fit_gain_offset(x.transpose(0, 1).reshape(1, 3, -1, 1), y.transpose(0, 1).reshape(1, 3, -1, 1),
+                                    w.transpose(0, 1).reshape(1, 3, -1, 1))
+    for c in range(3):  # one least-squares problem per output channel, over its unclipped pixels
+        wc = ww[:, c:c + 1]
+        total = float(wc.sum())
+        if total <= 0:
+            continue
+        prior = torch.zeros(4, dtype=torch.float64)
+        prior[c], prior[3] = gain[0, c], offset[0, c]
+        mean = (feats[:, :3] * wc).sum(0) / total
+        var = ((feats[:, :3] - mean).square() * wc).sum(0) / total
+        lam = COMMON_RIDGE * float(var.clamp_min(PRIOR_SPREAD ** 2).mean()) * total
+        reg = torch.diag(torch.tensor([lam, lam, lam, 0.0], dtype=torch.float64))
+        a = feats.T @ (feats * wc) + reg
+        out[:, c] = torch.linalg.solve(a, feats.T @ (tgt[:, c:c + 1] * wc) + reg @ prior[:, None])[:, 0]
+    return out
+
+
+def _apply_common(m: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``[x, 1] @ m`` per pixel of ``[N, 3, H, W]`` views."""
+    import torch
+
+    return torch.einsum("nchw,cd->ndhw", x, m[:3]) + m[3].view(1, 3, 1, 1)
+
+
+def _fit_gain_offset(p: torch.Tensor, y: torch.Tensor, w: torch.Tensor):
+    """Per view and channel, weighted least squares ``y ~ gain * p + offset`` with the gain pulled
+    toward 1 (:data:`PRIOR_SPREAD`): ``([N, 3], [N, 3])``; no pixels: gain 1, offset 0."""
+    import torch
+
+    s = lambda t: (t * w).sum(dim=(2, 3))  # noqa: E731  [N, 3]
+    sw, sp, sy, spp, spy = s(torch.ones_like(p)), s(p), s(y), s(p * p), s(p * y)
+    k = PRIOR_SPREAD ** 2 * sw  # the prior weighs like pixels spread PRIOR_SPREAD around the mean
+    det = sw * (spp + k) - sp * sp
+    good = sw > 0
+    gain = torch.where(good, (sw * (spy + k) - sp * sy) / det.clamp_min(1e-30), torch.ones_like(det))
+    offset = torch.where(good, (sy - gain * sp) / sw.clamp_min(1e-30), torch.zeros_like(det))
+    return gain, offset
+
+
+def _fit_view(p: torch.Tensor, y: torch.Tensor, w: torch.Tensor, xy: torch.Tensor, iterations: int):
+    """One view's ``y ~ (gain * p + offset) * (1 + ramp . xy)`` by Gauss-Newton, the gains pulled
+    toward 1 and the ramp toward 0 (:data:`PRIOR_SPREAD`, :data:`PRIOR_RAMP`): a small object near
+    the image centre hardly tells a ramp from an offset, a one-coloured one a gain from an offset.
+
+    Args:
+        p, y: ``[3, H, W]`` common-mapped render and reference; w: ``[3, H, W]`` weights per channel;
+        xy: ``[2, H, W]``.
+
+    Returns:
+        ``(gain [3], offset [3], ramp [2])`` float64.
+    """
+    import torch
+
+    theta = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], dtype=torch.float64)  # g, o, r
+    sel = (w > 0).any(0)
+    if int(sel.sum()) < MIN_PIXELS:
+        return theta[:3], theta[3:6], theta[6:]
+    pw, yw, ww, c = p[:, sel], y[:, sel], w[:, sel], xy[:, sel]  # [3, P], [3, P], [3, P], [2, P]
+    sw = ww.sum(1)  # [3]
+    level = float(((pw.square() * ww).sum() / sw.sum().clamp_min(1e-12)))  # ~ colour level: the ramp's lever
+    floor = 1e-9 * sw.sum()  # keeps a channel with no unclipped pixel solvable (gain 1, offset 0)
+    prior = torch.cat([PRIOR_SPREAD ** 2 * sw + floor, floor.expand(3),
+                       torch.full((2,), PRIOR_RAMP ** 2 * level * float(sw.mean()), dtype=torch.float64)])
+    target = torch.tensor([1.0] * 3 + [0.0] * 5, dtype=torch.float64)
+    for _ in range(iterations):
+        g, o, r = theta[:3, None], theta[3:6, None], theta[6:]
+        light = 1.0 + (r[:, None] * c).sum(0)  # [P]
+        q = g * pw + o  # [3, P]
+        res = q * light - yw
+        jac = torch.zeros(8, 3, pw.shape[1], dtype=torch.float64)  # d residual / d theta, per channel
+        for ch in range(3):
+            jac[ch, ch] = pw[ch] * light
+            jac[3 + ch, ch] = light
+        jac[6:] = c[:, None, :] * q[None]
+        jw = jac * ww[None]
+        a = torch.einsum("icp,jcp->ij", jw, jac) + torch.diag(prior)
+        b = torch.einsum("icp,cp->i", jw, res) + prior * (theta - target)
+        theta = theta - torch.linalg.solve(a, b)
+    return theta[:3], theta[3:6], theta[6:]
 
 
 def _match_channel(src: torch.Tensor, dst: torch.Tensor, mode: str) -> torch.Tensor:
