@@ -92,7 +92,8 @@ def test_colour_drift_between_registered_views_is_removed(sugar_views):
 
     def spread(views):  # per view and channel, mean colour ratio to the original; spread over views
         c = (reg.confidence > 0.5).expand(-1, 3, -1, -1)
-        ratio = torch.stack([(views[i][c[i]] / orig[i][c[i]].clamp_min(0.05)).view(3, -1).mean(1) for i in range(len(orig))])
+        ratio = torch.stack([(views[i][c[i]] / orig[i][c[i]].clamp_min(0.05)).view(3, -1).mean(1)
+                             for i in range(len(orig))])
         return float(ratio.std(0).max())
 
     assert spread(fixed) < 0.6 * spread(reg.warped)  # measured: 0.035 vs 0.076
@@ -133,3 +134,17 @@ def test_warp_views_identity_and_background():
     assert torch.allclose(warp_views(img, torch.zeros(2, 2, 8, 8)), img, atol=1e-6)
     out = warp_views(img, torch.full((2, 2, 8, 8), 100.0))
     assert torch.allclose(out, torch.ones_like(out))
+
+
+def test_a_warp_at_the_noise_floor_keeps_the_view():
+    """A textureless view (a bell pepper) whose warp does not lower a residual already at the
+    noise floor is kept; above the floor, a warp that does not help drops the view."""
+    from photo3d.enhance.registration import RESIDUAL_FLOOR, ViewAlignment, _verdict
+
+    flat = ViewAlignment(3, confidence=0.95, residual=0.063, residual_unregistered=0.058, fold_fraction=0.017,
+                         flow_px=1.3, mirrored_confidence=0.07, flow_confidence=0.43)
+    assert flat.residual_unregistered < RESIDUAL_FLOOR and _verdict(flat) == ("ok", "")
+    textured = ViewAlignment(0, confidence=0.9, residual=0.31, residual_unregistered=0.30, fold_fraction=0.01,
+                             flow_px=2.0, mirrored_confidence=0.1, flow_confidence=0.6)
+    status, reason = _verdict(textured)
+    assert status == "dropped" and "does not improve" in reason

@@ -245,7 +245,7 @@ class ToneConfig(TypedConfig):
     """Optional colour calibration of the edit back to the render."""
 
     mode: ToneMode = field(default="none", metadata={
-        "help": "none, mean, meanstd or histogram (see photo3d.imaging.match_tone)"})
+        "help": "none, mean, meanstd, histogram, consensus or drift (see photo3d.imaging.match_tone)"})
     strength: float = field(default=1.0, metadata={"help": "0 = keep the edit, 1 = full match"})
 
 

@@ -178,7 +178,7 @@ def tone_grid(edited: torch.Tensor, render: torch.Tensor, mode: str, strength: f
 
     Args:
         edited, render: ``[3, H, W]`` grids in [0, 1] of one size.
-        mode: a tone matching mode (``none``, ``mean``, ``meanstd``, ``histogram``).
+        mode: a tone matching mode (:data:`photo3d.imaging.tone.TONE_MODES`).
         strength: blend weight of the matched colours.
         white_tolerance: silhouette rule (see :mod:`photo3d.imaging.masks`).
 

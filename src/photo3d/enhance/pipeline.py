@@ -385,7 +385,8 @@ def run_prepared(prep: Prepared, config: EnhanceConfig, encoders, on_step: Calla
             if config.recolour_unseen and loop.steps > 0:  # zero steps: the input, untouched
                 keep = recolour_unseen(tex, orig, prep.masks[m])
                 final[m] = diffuse_change(tex, keep, prep.masks[m], prep.asset.mesh, m,
-                                          margin=config.visibility_dilation + 1, seam_band=seam_band(prep.finest.get(m, 0)))
+                                          margin=config.visibility_dilation + 1,
+                                          seam_band=seam_band(prep.finest.get(m, 0)))
             else:
                 final[m] = blend_seen(tex, orig, prep.masks[m])
     return final, loop, loss_cfg

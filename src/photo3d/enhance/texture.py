@@ -189,7 +189,8 @@ MIN_BLEEDING = 0.1  # median pull of chart borders toward the gutter colour abov
 MAX_BAND_SHARE = 0.25  # ... when the border band is at most this share of the chart texels
 
 
-def gutter_bleeding(texture: torch.Tensor, healed: torch.Tensor, covered: torch.Tensor, interior: torch.Tensor) -> float:
+def gutter_bleeding(texture: torch.Tensor, healed: torch.Tensor, covered: torch.Tensor,
+                    interior: torch.Tensor) -> float:
     """How far ``texture``'s chart-border texels are pulled toward the gutter's colour, as the median
     fraction ``a`` of ``texture = (1 - a) * healed + a * gutter`` over the border band (``covered``
     minus ``interior``), ``healed`` being the border continued from the charts' interiors.

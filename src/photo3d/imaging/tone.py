@@ -81,7 +81,7 @@ def match_tone(
         reference: ``[N, 3, H, W]`` edited views in [0, 1] (split a 2x2 grid with
             :func:`photo3d.grid.split_grid` first).
         render: ``[N, 3, H', W']`` renders at the same cameras.
-        mode: ``"none"``, ``"mean"``, ``"meanstd"`` or ``"histogram"``.
+        mode: one of :data:`TONE_MODES` (see the module docs).
         strength: blend weight of the matched colours (0 = unchanged, 1 = fully matched).
         reference_mask: ``[N, 1, H, W]`` bool foreground of the references (default:
             :func:`~photo3d.imaging.masks.foreground_mask` with ``white_tolerance``).
@@ -109,11 +109,11 @@ def match_tone(
     if mode == "consensus":
         return _consensus(reference, render, ref_m, ren_m, strength)
     if mode == "drift":
-        pairs = ref_m & ren_m if ref_m.shape == ren_m.shape else None
-        if pairs is None:
-            raise InputError("match_tone(mode='drift') pairs pixels: reference and render must have the same size, got "
-                             f"{tuple(reference.shape)} and {tuple(render.shape)}")
-        return fit_view_drift(reference, render, pairs.to(reference.dtype)).remove(reference, ref_m, strength)
+        if ref_m.shape != ren_m.shape:
+            raise InputError("match_tone(mode='drift') pairs pixels: reference and render must have the same "
+                             f"size, got {tuple(reference.shape)} and {tuple(render.shape)}")
+        pairs = (ref_m & ren_m).to(reference.dtype)
+        return fit_view_drift(reference, render, pairs).remove(reference, ref_m, strength)
     for i in range(reference.shape[0]):
         rm, gm = ref_m[i, 0], ren_m[i, 0]
         if rm.sum() < MIN_PIXELS or gm.sum() < MIN_PIXELS:
@@ -203,9 +203,10 @@ def fit_view_drift(reference: torch.Tensor, render: torch.Tensor, weight: torch.
     """Fit each view's colour drift (``drift`` mode, see the module docs) on paired pixels.
 
     ``reference[v] ~ (gain_v * common(render[v]) + offset_v) * (1 + ramp_v . xy)``: ``common`` is one
-    3x4 colour matrix for all views (the edit's own colour change, kept), gain / offset / ramp
-    are the view's drift (weighted least squares, alternating between the colour terms and the
-    ramp). Pixels clipped by the editor (within :data:`CLIP_MARGIN` of 0 or 1) are left out.
+    3x4 colour matrix for all views (the edit's own colour change, kept; weighted least squares),
+    gain / offset / ramp are the view's drift (a regularised Gauss-Newton fit per view); the two
+    are fitted in turn, twice. Pixels clipped by the editor (within :data:`CLIP_MARGIN` of 0 or 1)
+    are left out, channel by channel.
 
     Args:
         reference: ``[N, 3, H, W]`` edited views in [0, 1].
@@ -227,7 +228,8 @@ def fit_view_drift(reference: torch.Tensor, render: torch.Tensor, weight: torch.
     unclipped = (y > CLIP_MARGIN) & (y < 1 - CLIP_MARGIN)
     w = weight.detach().double().cpu().clamp_min(0) * unclipped  # [N, 3, H, W]
     xy = _coords(reference.shape[-2:])  # [2, H, W]
-    gain, offset, ramp = torch.ones(n, 3, dtype=torch.float64), torch.zeros(n, 3, dtype=torch.float64),         torch.zeros(n, 2, dtype=torch.float64)
+    gain, offset = torch.ones(n, 3, dtype=torch.float64), torch.zeros(n, 3, dtype=torch.float64)
+    ramp = torch.zeros(n, 2, dtype=torch.float64)
     ok = w.gt(0).any(1).flatten(1).sum(1) >= MIN_PIXELS
     for _ in range(2):  # common matrix on views with their current drift removed, then the drift again
         light = 1.0 + _ramp(ramp, y.shape[-2:], y.device)
