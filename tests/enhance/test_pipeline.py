@@ -125,3 +125,28 @@ def test_record_does_not_import_the_pipeline():
 
     imported = {n.module for n in ast.walk(ast.parse(inspect.getsource(record))) if isinstance(n, ast.ImportFrom)}
     assert "photo3d.enhance.pipeline" not in imported
+
+
+def test_drift_tone_still_applies_when_no_view_registers(monkeypatch):
+    """--force with references no view of which registers: the drift model is fitted on the
+    unregistered pairs instead of being skipped."""
+    import photo3d.enhance.pipeline as pipeline
+    from photo3d.enhance.registration import Registration, ViewAlignment
+
+    gen = torch.Generator().manual_seed(0)
+    renders = torch.ones(2, 3, 32, 32)
+    renders[:, :, 8:24, 8:24] = 0.3 + 0.4 * torch.rand(2, 3, 16, 16, generator=gen)
+    refs = renders.clone()
+    refs[0, :, 8:24, 8:24] *= torch.tensor([1.15, 1.0, 0.9])[:, None, None]  # view 0: warmer than view 1
+    failed = [ViewAlignment(i, 0.1, 1.0, 0.5, 0.0, 0.0, status="dropped", reason="alignment failed") for i in (0, 1)]
+    monkeypatch.setattr(pipeline, "register", lambda *a, **k: Registration(refs, torch.zeros(2, 1, 32, 32),
+                                                                            torch.zeros(2, 2, 32, 32), failed))
+    prep = pipeline.Prepared(None, None, None, {}, {}, {}, renders, refs.clone(), [], torch.device("cpu"),
+                             alpha=(renders < 0.99).any(1, keepdim=True).float(), tone_after_registration=True)
+    pipeline.update_registration(prep, renders, 0, None, force=True)
+    assert not prep.registrations and "unregistered" in prep.notes[0]
+    inside = (slice(None), slice(None), slice(8, 24), slice(8, 24))
+    ratio = (prep.targets[inside] / renders[inside]).mean(dim=(2, 3))  # per view and channel
+    before = (refs[inside] / renders[inside]).mean(dim=(2, 3))
+    assert (ratio[0] - ratio[1]).abs().max() < 0.2 * (before[0] - before[1]).abs().max()
+    assert prep.loss_targets is prep.targets

@@ -85,9 +85,9 @@ def test_consensus_removes_differences_between_views_and_keeps_the_common_change
 
 def _drifted(views, gains, offsets, ramps):
     """``views`` with a known per-view white balance, offset and lighting ramp on the object."""
-    from photo3d.imaging.tone import _coords
+    from photo3d.imaging.resample import pixel_centres
 
-    xy = _coords(views.shape[-2:]).float()
+    xy = pixel_centres(*views.shape[-2:]).permute(2, 0, 1)
     out = views.clone()
     fg = foreground_mask(views)
     for i, (g, o, r) in enumerate(zip(gains, offsets, ramps)):

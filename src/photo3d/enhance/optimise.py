@@ -167,8 +167,9 @@ def optimise(
             e.g. to re-register the references against the current renders.
         refresh_every: period of ``refresh`` (0 = never).
         timer: where section times are booked (a new one by default).
-        optimizer: ``"adam"`` (per texel) or ``"level-adam"`` (one second moment per pyramid
-            level, :class:`~photo3d.enhance.level_adam.LevelAdam`).
+        optimizer: ``"adam"`` (per texel), ``"level-adam"`` (one second moment per pyramid level,
+            :class:`~photo3d.enhance.level_adam.LevelAdam`) or ``"level-sgd"`` (that moment fixed
+            after the first step), see :func:`make_optimizer`.
 
     Returns:
         :class:`LoopResult`.

@@ -259,30 +259,38 @@ def update_registration(prep: Prepared, renders: torch.Tensor, step: int, log: C
         if not ok and force:
             prep.notes.append("registration failed on every view; the references are used unregistered")
             say("registration: no view aligned; using the references unregistered")
+            if prep.tone_after_registration:  # the drift is then fitted on the unregistered pairs
+                prep.targets = match_tone(prep.targets, renders, render_mask=prep.alpha > 0.5, mode="drift")
+                prep.loss_targets = prep.targets
             return
         prep.registrations.append((step, reg))
         if not ok:
-            raise Photo3DError(f"{prep.references.files[0] if prep.references.files else 'reference'}: no view could "
-                               "be registered to the renders (every view failed its alignment checks, see above); "
-                               "check that the views match the asset and the rig layout, or rerun with "
-                               "--registration off")
-        warped = reg.warped
+            raise no_view_registered(prep.references.files[0] if prep.references.files else "reference")
+        warped, weight = reg.warped, _trusted(prep, reg.confidence)
         if prep.tone_after_registration:
-            warped = remove_drift(prep, renders, warped, _trusted(prep, reg.confidence), say)
-        prep.loss_targets = pack_targets(warped, _trusted(prep, reg.confidence))
+            warped = remove_drift(prep, renders, warped, weight, say)
+        prep.loss_targets = pack_targets(warped, weight)
         say(f"registration: {len(ok)}/{len(reg.views)} views aligned, mean flow "
             f"{sum(v.flow_px for v in ok) / len(ok):.1f}px, confidence "
             + " ".join(f"{v.confidence:.2f}" for v in reg.views) + f" ({reg.seconds:.1f}s)")
         return
     prep.registrations.append((step, reg))
+    weight, active = _trusted(prep, reg.confidence), prep.active_views
     for v in reg.views:
-        if v.view not in prep.active_views:
+        if v.view not in active:
             continue  # dropped by the first pass
         if v.status == "ok":
-            conf = _trusted(prep, reg.confidence)[v.view:v.view + 1]
-            prep.loss_targets[v.view] = pack_targets(reg.warped[v.view:v.view + 1], conf)[0]
+            i = slice(v.view, v.view + 1)
+            prep.loss_targets[v.view] = pack_targets(reg.warped[i], weight[i])[0]
         else:
             say(f"registration (step {step}): view {v.view} keeps its previous alignment ({v.reason})")
+
+
+def no_view_registered(reference) -> Photo3DError:
+    """The error of a run whose every reference view failed its alignment checks."""
+    return Photo3DError(f"{reference}: no view could be registered to the renders (every view failed its alignment "
+                        "checks, see above); check that the views match the asset and the rig layout, or rerun "
+                        "with --registration off")
 
 
 def remove_drift(prep: Prepared, renders: torch.Tensor, warped: torch.Tensor, weight: torch.Tensor,
@@ -396,8 +404,8 @@ def seam_band(finest: int) -> int:
     """Texels along chart borders that :func:`~photo3d.enhance.texture.diffuse_change` refills: one
     texel of the finest pyramid level the views resolve (``2**finest`` texels), plus two for the
     bilinear taps and a generator's gutter bleeding. Measured on the bell pepper (strong
-    drift, 128 px, finest level 1): speckle ratio 1.86 with no band, 1.30 / 1.21 / 1.12 with
-    2 / 3 / 4 texels."""
+    drift, 128 px, finest level 1; BENCHMARKS.md): speckle ratio 1.86 with no band, 1.30 / 1.21 /
+    1.12 with 2 / 3 / 4 texels."""
     return 2 ** finest + 2
 
 
@@ -514,9 +522,7 @@ def _enhance_into(out_dir: Path, asset_path, reference, config: EnhanceConfig, c
     register_references(prep, config, say, strict=False)
     check = verify_references(prep.before, checked_views(prep, references), str(reference), config.force)
     if use_registration(config, []) and not prep.registrations and not config.force:
-        raise Photo3DError(f"{reference}: no view could be registered to the renders (every view failed its "
-                           "alignment checks, see above); check that the views match the asset and the rig "
-                           "layout, or rerun with --registration off")
+        raise no_view_registered(reference)
     if encoders is not None and not needs_encoders(config):
         enc_record = load_loss_encoders(config, device)[1]  # pixel loss: encoders only serve the metrics
     elif encoders is not None:

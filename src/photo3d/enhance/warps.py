@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from photo3d.imaging.filters import gaussian_blur
 from photo3d.imaging.masks import WHITE_TOLERANCE, foreground_mask
+from photo3d.imaging.resample import pixel_centres
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def editor_drift(views: torch.Tensor, params: EditorDrift = EditorDrift(), seed:
     offset = (torch.rand(n, 3, 1, 1, generator=gen) * 2 - 1) * params.offset
     exposure = 1.0 + (torch.rand(n, 1, 1, 1, generator=gen) * 2 - 1) * params.exposure
     direction = torch.rand(n, generator=gen) * 2 * math.pi
-    grid = _identity_grid(n, h, w)  # ramp: -1..1 along a random direction, times the peak
+    grid = pixel_centres(h, w).expand(n, h, w, 2)  # ramp: -1..1 along a random direction, times the peak
     ramp = grid[..., 0] * torch.cos(direction).view(n, 1, 1) + grid[..., 1] * torch.sin(direction).view(n, 1, 1)
     light = (1.0 + params.lighting * ramp / math.sqrt(2)).unsqueeze(1)
     fg = foreground_mask(out, WHITE_TOLERANCE)  # recolour the object, not the white
@@ -106,7 +107,7 @@ def drift_source(shape: tuple[int, int, int], params: EditorDrift = EditorDrift(
 def _source_pixels(n: int, h: int, w: int, params: EditorDrift, gen: torch.Generator):
     """Source offsets from the image centre, in pixels: ``(x [N,H,W], y [N,H,W])``."""
     px = max(h, w) / 512.0  # parameters are in pixels at the rig's 512 px
-    grid = _identity_grid(n, h, w)
+    grid = pixel_centres(h, w).expand(n, h, w, 2)
     # smooth field: blurred white noise, rescaled so its peak is max_displacement
     noise = torch.randn(n, 2, h, w, generator=gen)
     field = gaussian_blur(noise, params.smoothness * px)
@@ -121,14 +122,6 @@ def _source_pixels(n: int, h: int, w: int, params: EditorDrift, gen: torch.Gener
     src_x = (cos * xs - sin * ys) / sc.view(n, 1, 1) + sh[:, 0].view(n, 1, 1) + field[:, 0]
     src_y = (sin * xs + cos * ys) / sc.view(n, 1, 1) + sh[:, 1].view(n, 1, 1) + field[:, 1]
     return src_x, src_y
-
-
-def _identity_grid(n: int, h: int, w: int) -> torch.Tensor:
-    """``[N, H, W, 2]`` normalised pixel-centre coordinates (x, y) in (-1, 1)."""
-    ys = (torch.arange(h, dtype=torch.float32) + 0.5) / h * 2 - 1
-    xs = (torch.arange(w, dtype=torch.float32) + 0.5) / w * 2 - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1).expand(n, h, w, 2)
 
 
 def max_displacement_px(params: EditorDrift, size: int) -> float:

@@ -9,7 +9,7 @@ evaluation alike:
 * :mod:`.morphology`: dilation, erosion, opening and closing of ``[B, 1, H, W]`` masks.
 * :mod:`.color`: luminance (Rec. 709, the sRGB primaries) and saturation changes.
 * :mod:`.filters`: Gaussian and 3x3 binomial blurs, the Sobel gradient, the 3x3 Laplacian.
-* :mod:`.resample`: resizing (bilinear, antialiased).
+* :mod:`.resample`: resizing (bilinear, antialiased) and the pixel-centre grid.
 * :mod:`.tone`: tone matching of one set of views to another on their foregrounds.
 
 Images are float tensors in [0, 1], ``[B, 3, H, W]``; masks are ``[B, 1, H, W]``. Loaded lazily:
@@ -26,7 +26,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "morphology": ("dilate", "erode", "opening", "closing"),
     "color": ("LUMA_REC709", "luminance", "saturate"),
     "filters": ("gaussian_blur", "binomial_blur", "sobel", "laplacian"),
-    "resample": ("resize",),
+    "resample": ("resize", "pixel_centres"),
     "tone": ("TONE_MODES", "match_tone"),
 }
 _LAZY = {name: f"photo3d.imaging.{module}" for module, names in _MODULES.items() for name in names}

@@ -25,7 +25,7 @@ Modes, per view and channel, over foreground pixels only (the white background s
   i.e. white balance, exposure and a soft lighting gradient across the image (``xy`` in
   [-1, 1]). The views' common colour change (the edit's realism: contrast, saturation) is one
   3x4 colour matrix fitted on all views together; each view's gain, offset and ramp are fitted
-  on top of it (weighted least squares on paired pixels, :func:`fit_view_drift`) and replaced by
+  on top of it (regularised least squares on paired pixels, :func:`fit_view_drift`) and replaced by
   the views' consensus (geometric-mean gain, mean offset, no ramp). Pixel pairs should be
   registered (``photo3d enhance`` fits it on the optical-flow-registered views, weighted by their
   confidence); :func:`match_tone` pairs pixels as they are, which is close enough for drift of a
@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # torch-free at import: configs read ToneMode without torch
 ToneMode = Literal["none", "mean", "meanstd", "histogram", "consensus", "drift"]
 TONE_MODES: tuple[str, ...] = get_args(ToneMode)
 MIN_PIXELS = 16  # fewer foreground pixels than this on either side: nothing meaningful to match
-# drift: pixels this close to 0 or 1 in any channel are left out of the fit (clipped by the editor)
+# drift: a channel this close to 0 or 1 is left out of the fit at that pixel (clipped by the editor)
 CLIP_MARGIN = 0.01
 # drift: ridge pulling the common 3x4 colour matrix toward per-channel gains, relative to the
 # colour variance; an object of nearly one colour leaves the cross-channel terms undetermined
@@ -62,7 +62,7 @@ PRIOR_RAMP = 0.1
 # drift: a view whose fitted gain leaves this range (or whose ramp exceeds MAX_RAMP) is left as is
 GAIN_RANGE = (0.5, 2.0)
 MAX_RAMP = 0.5
-DRIFT_ITERATIONS = 4
+DRIFT_ITERATIONS = 4  # Gauss-Newton steps per view (the model is nearly linear in its parameters)
 
 
 def match_tone(
@@ -105,7 +105,6 @@ def match_tone(
         return reference.clone()
     ref_m = foreground_mask(reference, white_tolerance) if reference_mask is None else reference_mask.bool()
     ren_m = foreground_mask(render, white_tolerance) if render_mask is None else render_mask.bool()
-    out = reference.clone()
     if mode == "consensus":
         return _consensus(reference, render, ref_m, ren_m, strength)
     if mode == "drift":
@@ -114,6 +113,7 @@ def match_tone(
                              f"size, got {tuple(reference.shape)} and {tuple(render.shape)}")
         pairs = (ref_m & ren_m).to(reference.dtype)
         return fit_view_drift(reference, render, pairs).remove(reference, ref_m, strength)
+    out = reference.clone()
     for i in range(reference.shape[0]):
         rm, gm = ref_m[i, 0], ren_m[i, 0]
         if rm.sum() < MIN_PIXELS or gm.sum() < MIN_PIXELS:
@@ -182,7 +182,7 @@ class ViewDrift:
             raise InputError(f"ViewDrift of {self.gain.shape[0]} views applied to {views.shape[0]}")
         m = foreground_mask(views, WHITE_TOLERANCE) if mask is None else mask.bool()
         x = views.double()
-        light = 1.0 + _ramp(self.ramp.to(x.device), views.shape[-2:], x.device)  # [N, 1, H, W]
+        light = 1.0 + _ramp(self.ramp, _coords(views.shape[-2:]).to(x.device))  # [N, 1, H, W]
         g, o = self.gain.to(x.device)[..., None, None], self.offset.to(x.device)[..., None, None]
         cg, co = self.common_gain.to(x.device).view(1, 3, 1, 1), self.common_offset.to(x.device).view(1, 3, 1, 1)
         fixed = (x / light - o) / g * cg + co
@@ -232,7 +232,7 @@ def fit_view_drift(reference: torch.Tensor, render: torch.Tensor, weight: torch.
     ramp = torch.zeros(n, 2, dtype=torch.float64)
     ok = w.gt(0).any(1).flatten(1).sum(1) >= MIN_PIXELS
     for _ in range(2):  # common matrix on views with their current drift removed, then the drift again
-        light = 1.0 + _ramp(ramp, y.shape[-2:], y.device)
+        light = 1.0 + _ramp(ramp, xy)
         undrifted = (y / light - offset[..., None, None]) / gain[..., None, None]
         common = _fit_common(x, undrifted, w * ok.view(-1, 1, 1, 1))
         p = _apply_common(common, x)
@@ -248,22 +248,17 @@ def fit_view_drift(reference: torch.Tensor, render: torch.Tensor, weight: torch.
 
 
 def _coords(size) -> torch.Tensor:
-    """``[2, H, W]`` pixel-centre coordinates (x, y) in (-1, 1), float64."""
+    """``[2, H, W]`` float64 pixel-centre coordinates (x, y) in (-1, 1)."""
     import torch
 
-    h, w = size
-    ys = (torch.arange(h, dtype=torch.float64) + 0.5) / h * 2 - 1
-    xs = (torch.arange(w, dtype=torch.float64) + 0.5) / w * 2 - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy])
+    from photo3d.imaging.resample import pixel_centres
+
+    return pixel_centres(*size, dtype=torch.float64).permute(2, 0, 1)
 
 
-def _ramp(ramp: torch.Tensor, size, device) -> torch.Tensor:
-    """``[N, 1, H, W]`` ``ramp . (x, y)`` of each view."""
-    import torch
-
-    xy = _coords(size).to(device)
-    return (ramp.to(device, torch.float64)[:, :, None, None] * xy[None]).sum(1, keepdim=True)
+def _ramp(ramp: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+    """``[N, 1, H, W]`` ``ramp . (x, y)`` of each view (``xy``: :func:`_coords`)."""
+    return (ramp.to(xy)[:, :, None, None] * xy[None]).sum(1, keepdim=True)
 
 
 def _fit_common(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

@@ -59,10 +59,7 @@ def hf_energy_ratio(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     Returns:
         ``[N]`` ratios (``nan`` for views with no foreground).
     """
-    m = erode(mask.float(), 1)  # drop the silhouette's own edge
-    e_pred = (high_pass(pred).square() * m).flatten(1).sum(1)
-    e_gt = (high_pass(target).square() * m).flatten(1).sum(1)
-    return torch.where(e_gt > 0, e_pred / e_gt.clamp_min(1e-12), torch.full_like(e_gt, float("nan")))
+    return _energy_ratio(high_pass, pred, target, mask)
 
 
 def chroma(images: torch.Tensor) -> torch.Tensor:
@@ -82,9 +79,16 @@ def speckle_ratio(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) 
         ``[N]`` ratios (1 = as much colour detail as the target, > 1 = colour noise added; ``nan``
         for views without foreground or without colour detail in the target).
     """
+    return _energy_ratio(lambda x: laplacian(chroma(x.float())), pred, target, mask)
+
+
+def _energy_ratio(band, pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per view, the energy of ``band(pred)`` over ``target``'s foreground (eroded 1 px, so the
+    silhouette's own edge does not count) divided by that of ``band(target)``; ``nan`` where the
+    target has none."""
     m = erode(mask.float(), 1)
-    e_pred = (laplacian(chroma(pred.float())).square().sum(1, keepdim=True) * m).flatten(1).sum(1)
-    e_gt = (laplacian(chroma(target.float())).square().sum(1, keepdim=True) * m).flatten(1).sum(1)
+    e_pred = (band(pred).square().sum(1, keepdim=True) * m).flatten(1).sum(1)
+    e_gt = (band(target).square().sum(1, keepdim=True) * m).flatten(1).sum(1)
     return torch.where(e_gt > 0, e_pred / e_gt.clamp_min(1e-12), torch.full_like(e_gt, float("nan")))
 
 
